@@ -1,0 +1,196 @@
+"""The lab's own terrestrial builds: sites, integer modules, lead times, capex by year, refresh and salvage.
+
+Variables, per site ``s``, hardware generation ``g`` and period ``t``:
+  ``build_modules[s,t]``  integer modules decided at ``t``; online at ``t + lead`` (only where that lies in the
+                          horizon, at or after the site's power date, and some hardware generation is out);
+  ``build_mw[s,g,t]``     MW of IT online at ``s`` running generation ``g``. A module comes online with the
+                          newest generation then available and is refreshed every ``life`` periods with the newest
+                          one again. State: build_mw[s,g,t] = build_mw[s,g,t-1] + (modules joining g at t) -
+                          (modules leaving g at t), where joining and leaving are fixed functions of builds
+                          ``lead``, ``lead + life``, ``lead + 2 life``... periods earlier.
+Constraints: site grid power (PUE x IT MW <= grid MW); national cap on new MW online per calendar year.
+Costs: facility at the decision, GPUs and other IT when online and again at each refresh (at that year's
+prices), energy and fixed opex on the MW online; salvage at the horizon end, straight line over each asset's life.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pyomo.environ import Constraint, NonNegativeIntegers, NonNegativeReals, Var
+
+from models.parts import COMPUTE, MONEY, CapacitySlice, Parts, Report, plan_frame, runs, series
+from solver.schema import month_index
+from solver.timegrid import HOURS_PER_MONTH
+
+
+def current_generation(parts: Parts) -> list[str | None]:
+    """The most efficient hardware generation available at each period's first month (None before any)."""
+    out: list[str | None] = []
+    hardware = parts.instance.hardware
+    for month in parts.grid.first_month:
+        available = [g for g, spec in hardware.items() if month_index(spec.available_from) <= month]
+        out.append(max(available, key=lambda g: hardware[g].compute_units_per_mw) if available else None)
+    return out
+
+
+def build_arrays(parts: Parts, site_name: str) -> dict:
+    """Per-period data of one site: which decisions are allowed, capex schedules ($M per module), lives."""
+    inst, grid = parts.instance, parts.grid
+    site = inst.terrestrial.sites[site_name]
+    costs = inst.terrestrial.build_costs
+    T = grid.n_periods
+    periods = np.arange(T)
+    lead = grid.periods_for_months(site.lead_time_months)
+    life = max(1, grid.periods_for_months(costs.gpu_life_years * 12))
+    generation = current_generation(parts)
+    online = periods + lead
+    has_hardware = np.array([o < T and generation[o] is not None for o in online])
+    power_from = grid.first_period_from(site.power_available)
+    module = site.module_mw
+    return {
+        "lead": lead,
+        "life": life,
+        "can_build": (online < T) & (online >= power_from) & has_hardware,
+        "max_modules": np.floor(site.grid_power_mw / (module * site.pue) + 1e-9),
+        "facility": grid.year_schedule(costs.facility_usd_per_mw) * site.facility_cost_multiplier * module / MONEY,
+        "gpus": grid.year_schedule(costs.gpus_usd_per_mw) * module / MONEY,
+        "other_it": grid.year_schedule(costs.other_it_usd_per_mw) * module / MONEY,
+        "energy_per_mw": site.pue * HOURS_PER_MONTH * 1000 * site.electricity_usd_per_kwh
+        * grid.months_per_period / MONEY,
+        "opex_per_mw": site.fixed_opex_usd_per_mw_month * grid.months_per_period / MONEY,
+        "generation": generation,
+    }
+
+
+def refresh_periods(online: int, life: int, n_periods: int) -> list[int]:
+    """Periods at which a module online at ``online`` gets new GPUs: every ``life`` periods, inside the horizon."""
+    return list(range(online + life, n_periods, life))
+
+
+def salvage_per_module(parts: Parts, site_name: str, d: dict, decided: int) -> float:
+    """Remaining straight-line value at the horizon end of a module decided at ``decided`` ($M)."""
+    grid = parts.grid
+    costs = parts.instance.terrestrial.build_costs
+    T = grid.n_periods
+    years_per_period = grid.months_per_period / 12
+    online = decided + d["lead"]
+    facility_age = (T - online) * years_per_period
+    value = d["facility"][decided] * max(0.0, 1 - facility_age / costs.facility_life_years)
+    last_purchase = ([online, *refresh_periods(online, d["life"], T)])[-1]
+    it_age = (T - last_purchase) * years_per_period
+    value += (d["gpus"][last_purchase] + d["other_it"][last_purchase]) * max(0.0, 1 - it_age / costs.gpu_life_years)
+    return value
+
+
+def add(m, parts: Parts) -> None:
+    inst, grid = parts.instance, parts.grid
+    if inst.terrestrial is None or not inst.terrestrial.sites:
+        return
+    sites = list(inst.terrestrial.sites)
+    data = {s: build_arrays(parts, s) for s in sites}
+    T = range(grid.n_periods)
+    generations = sorted({g for g in data[sites[0]]["generation"] if g is not None})
+
+    m.build_modules = Var(sites, T, domain=NonNegativeIntegers,
+                          bounds=lambda m, s, t: (0, data[s]["max_modules"] if data[s]["can_build"][t] else 0))
+    m.build_mw = Var(sites, generations, T, domain=NonNegativeReals)
+
+    def modules_online_at(s, t):
+        """Module decisions that first come online at ``t`` (an expression, or 0)."""
+        b = t - data[s]["lead"]
+        return m.build_modules[s, b] if b >= 0 else 0
+
+    def refreshed_at(s, t):
+        """Modules whose GPUs are replaced at ``t``: those first online ``life``, ``2 life``... periods earlier."""
+        life = data[s]["life"]
+        return sum(modules_online_at(s, t - k * life) for k in range(1, t // life + 1))
+
+    def generation_flow(s, g, t):
+        """MW joining minus MW leaving generation ``g`` at ``t`` at site ``s``."""
+        gen, life = data[s]["generation"], data[s]["life"]
+        module = inst.terrestrial.sites[s].module_mw
+        flow = module * modules_online_at(s, t) if gen[t] == g else 0
+        if t >= life and gen[t] != gen[t - life]:  # a refresh to the same generation moves no MW
+            if gen[t] == g:
+                flow = flow + module * refreshed_at(s, t)
+            if gen[t - life] == g:
+                flow = flow - module * refreshed_at(s, t)
+        return flow
+
+    def mw_state(m, s, g, t):
+        previous = m.build_mw[s, g, t - 1] if t > 0 else 0
+        return m.build_mw[s, g, t] == previous + generation_flow(s, g, t)
+
+    m.build_mw_state = Constraint(sites, generations, T, rule=mw_state)
+
+    def site_mw(s, t):
+        return sum(m.build_mw[s, g, t] for g in generations)
+
+    m.build_site_power = Constraint(
+        sites, T, rule=lambda m, s, t: inst.terrestrial.sites[s].pue * site_mw(s, t)
+        <= inst.terrestrial.sites[s].grid_power_mw)
+
+    cap = inst.terrestrial.new_mw_cap_per_year
+    cap_by_period = grid.year_schedule(cap)
+    if cap is not None:
+
+        def national_cap(m, year):
+            in_year = [t for t in T if grid.year[t] == year]
+            new_mw = sum(inst.terrestrial.sites[s].module_mw * modules_online_at(s, t) for s in sites for t in in_year)
+            if isinstance(new_mw, int):
+                return Constraint.Skip
+            return new_mw <= cap_by_period[in_year[0]]
+
+        m.build_national_cap = Constraint(grid.years, rule=national_cap)
+
+    for s in sites:
+        d = data[s]
+        for g in generations:
+            parts.slices.append(CapacitySlice(
+                source=s, kind="own_build", pool="ground", generation=g,
+                mw=lambda t, s=s, g=g: m.build_mw[s, g, t],
+                compute_per_mw=inst.hardware[g].compute_units_per_mw / COMPUTE,
+            ))
+
+        capex = {
+            "build_facility": lambda t, s=s, d=d: d["facility"][t] * m.build_modules[s, t],
+            "build_gpus": lambda t, s=s, d=d: d["gpus"][t] * modules_online_at(s, t),
+            "build_other_it": lambda t, s=s, d=d: d["other_it"][t] * modules_online_at(s, t),
+            "build_refresh": lambda t, s=s, d=d: (d["gpus"][t] + d["other_it"][t]) * refreshed_at(s, t),
+        }
+        for category, term in capex.items():
+            parts.add_cost(category, term)
+            parts.capital_spend.append(term)
+        parts.add_cost("energy", lambda t, s=s, d=d: d["energy_per_mw"] * site_mw(s, t))
+        parts.add_cost("opex", lambda t, s=s, d=d: d["opex_per_mw"] * site_mw(s, t))
+        parts.end_values["salvage"].append(
+            sum(salvage_per_module(parts, s, d, b) * m.build_modules[s, b] for b in T if d["can_build"][b]))
+
+    def report(m) -> Report:
+        frames, binding = [], []
+        for s in sites:
+            site = inst.terrestrial.sites[s]
+            mw_by_gen = {g: series(m.build_mw, s, g, n=grid.n_periods).round(6) for g in generations}
+            mw = sum(mw_by_gen.values())
+            compute = sum(mw_by_gen[g] * inst.hardware[g].compute_units_per_mw for g in generations)
+            modules = series(m.build_modules, s, n=grid.n_periods).round(6)
+            frames.append(plan_frame(grid, s, "own_build", mw_online=mw, compute_online_units=compute,
+                                     new_units=modules, new_mw=modules * site.module_mw))
+            full = [t for t in T if site.pue * mw[t] > site.grid_power_mw - site.module_mw * site.pue + 1e-6]
+            if full:
+                binding.append({"family": "site power", "name": s, "periods": runs(full, grid.labels)})
+        if cap is not None:
+            online_mw = np.zeros(grid.n_periods)
+            for s, frame in zip(sites, frames, strict=True):
+                lead = data[s]["lead"]
+                online_mw[lead:] += frame["new_mw"].to_numpy()[: grid.n_periods - lead]
+            smallest = min(site.module_mw for site in inst.terrestrial.sites.values())
+            full_years = [y for y in grid.years if online_mw[grid.year == y].sum()
+                          > cap_by_period[grid.year == y][0] - smallest + 1e-6]
+            if full_years:
+                binding.append({"family": "national build cap", "name": "terrestrial",
+                                "periods": ", ".join(map(str, full_years))})
+        return Report(plan=pd.concat(frames, ignore_index=True), binding=binding)
+
+    parts.reports.append(report)

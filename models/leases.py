@@ -1,0 +1,119 @@
+"""Fixed-block leases (Colossus 1): one indivisible block, signed at most once, notice given at most once.
+
+Variables, per lease ``l`` and period ``t`` (window ``a..e``: the periods fully inside available_from..end):
+  ``lease_sign[l,t]``    binary, signed at ``t`` (only where the minimum term fits before ``e``);
+  ``lease_notice[l,t]``  binary, notice given at ``t``: capacity and fee stop at ``t + notice`` (only where that
+                         is before the natural end);
+  ``lease_on[l,t]``      the block is held at ``t``; state: on[t] = on[t-1] + sign[t] - notice[t - notice];
+  ``lease_signed[l,t]``  signed at or before ``t``; state: signed[t] = signed[t-1] + sign[t], at most 1.
+Minimum term: notice at ``t`` ends the block at ``t + notice``, so the signing must lie at or before
+``t + notice - term``: ``notice[t] <= signed[t + notice - term]``.
+Fee: the full fee while on, less the ramp-in discount of the first months after signing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pyomo.environ import Binary, Constraint, NonNegativeReals, Var
+
+from models.parts import COMPUTE, MONEY, CapacitySlice, Parts, Report, plan_frame, series
+
+
+def lease_arrays(parts: Parts, name: str) -> dict:
+    """Window, term and notice in periods, fee per period and the ramp-in discount by period since signing."""
+    lease = parts.instance.fixed_block_leases[name]
+    grid = parts.grid
+    L = grid.months_per_period
+    first, last = grid.first_period_from(lease.available_from), grid.last_period_until(lease.end)
+    term = max(1, grid.periods_for_months(lease.min_term_months))
+    notice = grid.periods_for_months(lease.notice_months)
+    # Discount of the k-th month after signing lands in period offset k // L.
+    discount = np.zeros(grid.periods_for_months(len(lease.ramp_in_fee_share)))
+    for k, share in enumerate(lease.ramp_in_fee_share):
+        discount[k // L] += lease.fee_usd_per_month * (1.0 - share) / MONEY
+    T = grid.n_periods
+    periods = np.arange(T)
+    return {
+        "first": first,
+        "last": last,
+        "term": term,
+        "notice": notice,
+        "fee": lease.fee_usd_per_month * L / MONEY,
+        "discount": discount,
+        "can_sign": (periods >= first) & (periods + term - 1 <= last),
+        "can_notice": (periods >= first) & (periods + notice <= last) & (periods + notice - term >= first),
+        "in_window": (periods >= first) & (periods <= last),
+    }
+
+
+def add(m, parts: Parts) -> None:
+    inst, grid = parts.instance, parts.grid
+    names = list(inst.fixed_block_leases)
+    if not names:
+        return
+    data = {name: lease_arrays(parts, name) for name in names}
+    T = range(grid.n_periods)
+
+    def allowed(key):
+        return lambda m, name, t: (0, 1 if data[name][key][t] else 0)
+
+    m.lease_sign = Var(names, T, domain=Binary, bounds=allowed("can_sign"))
+    m.lease_notice = Var(names, T, domain=Binary, bounds=allowed("can_notice"))
+    m.lease_on = Var(names, T, domain=NonNegativeReals, bounds=allowed("in_window"))
+    m.lease_signed = Var(names, T, domain=NonNegativeReals, bounds=(0, 1))
+
+    def on_state(m, name, t):
+        d = data[name]
+        if not d["in_window"][t]:
+            return Constraint.Skip  # on is fixed to 0 by its bounds; the block ends by itself after ``last``
+        previous = m.lease_on[name, t - 1] if t > d["first"] else 0
+        ended = m.lease_notice[name, t - d["notice"]] if t - d["notice"] >= 0 else 0
+        return m.lease_on[name, t] == previous + m.lease_sign[name, t] - ended
+
+    def signed_state(m, name, t):
+        previous = m.lease_signed[name, t - 1] if t > 0 else 0
+        return m.lease_signed[name, t] == previous + m.lease_sign[name, t]
+
+    def min_term(m, name, t):
+        d = data[name]
+        if not d["can_notice"][t]:
+            return Constraint.Skip
+        return m.lease_notice[name, t] <= m.lease_signed[name, t + d["notice"] - d["term"]]
+
+    m.lease_on_state = Constraint(names, T, rule=on_state)
+    m.lease_signed_state = Constraint(names, T, rule=signed_state)
+    m.lease_min_term = Constraint(names, T, rule=min_term)
+    m.lease_one_notice = Constraint(names, rule=lambda m, name: sum(m.lease_notice[name, t] for t in T) <= 1)
+
+    for name in names:
+        spec = inst.fixed_block_leases[name]
+        d = data[name]
+        parts.slices.append(CapacitySlice(
+            source=name, kind="fixed_block_lease", pool="ground", generation=spec.hardware,
+            mw=lambda t, name=name, size=spec.size_mw: size * m.lease_on[name, t],
+            compute_per_mw=inst.hardware[spec.hardware].compute_units_per_mw / COMPUTE,
+        ))
+
+        def fee(t, name=name, d=d):
+            ramp_in = sum(d["discount"][j] * m.lease_sign[name, t - j] for j in range(len(d["discount"])) if t >= j)
+            return d["fee"] * m.lease_on[name, t] - ramp_in
+
+        parts.add_cost("leases", fee)
+
+    def report(m) -> Report:
+        frames = []
+        for name in names:
+            spec = inst.fixed_block_leases[name]
+            on = series(m.lease_on, name, n=grid.n_periods).round(6)
+            sign = series(m.lease_sign, name, n=grid.n_periods).round(6)
+            notice = series(m.lease_notice, name, n=grid.n_periods).round(6)
+            event = np.where(sign > 0.5, "signed", np.where(notice > 0.5, "notice", ""))
+            frames.append(plan_frame(
+                grid, name, "fixed_block_lease", mw_online=on * spec.size_mw,
+                compute_online_units=on * spec.size_mw * inst.hardware[spec.hardware].compute_units_per_mw,
+                new_units=sign, new_mw=sign * spec.size_mw, event=event,
+            ))
+        return Report(plan=pd.concat(frames, ignore_index=True))
+
+    parts.reports.append(report)

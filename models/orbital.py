@@ -1,0 +1,139 @@
+"""Orbital compute: satellite classes launched on rockets at a price per kg, with cadence caps, decay and retirement.
+
+Variables, per satellite class ``k``, launch vehicle ``v`` and period ``t``:
+  ``orbit_launch[k,t]``   integer satellites launched at ``t`` (from the later of the class's and the vehicle's
+                          earliest launch), online in the same period;
+  ``orbit_fleet[k,t]``    satellites online, counted at their decayed output (degradation and GPU failures shrink
+                          a cohort by ``rho`` per period). State, with ``life`` periods to retirement:
+                          fleet[t] = rho fleet[t-1] + launch[t] - rho^life launch[t-life];
+  ``orbit_flights[v,t]``  integer flights at ``t``, at most the vehicle's cadence cap.
+Constraints: the mass of the satellites launched on ``v`` fits in its flights (``mass <= payload x flights``);
+the inference share orbit may serve is enforced in the core demand balance (pool ``orbit``).
+Costs: launch (price per kg x mass), satellite hardware and GPUs at launch, opex on the kW online; salvage
+at the horizon end, straight line over the life, of all three capital costs.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from pyomo.environ import Constraint, NonNegativeIntegers, NonNegativeReals, Var
+
+from models.parts import COMPUTE, MONEY, CapacitySlice, Parts, Report, plan_frame, runs, series
+from solver.schema import LaunchVehicle
+from solver.timegrid import TimeGrid
+
+
+def launch_price_usd_per_kg(grid: TimeGrid, vehicle: LaunchVehicle) -> np.ndarray:
+    """Launch price per period: the explicit schedule, or the learning curve on industry cumulative mass."""
+    if vehicle.launch_price_usd_per_kg is not None:
+        return grid.year_schedule(vehicle.launch_price_usd_per_kg)
+    curve = vehicle.learning_curve
+    mass_per_period = grid.year_schedule(curve.industry_mass_t_per_year) * grid.months_per_period / 12
+    cumulative = curve.initial_cumulative_mass_t + np.concatenate([[0.0], np.cumsum(mass_per_period)[:-1]])
+    exponent = math.log2(1.0 - curve.price_drop_per_doubling)
+    price = curve.initial_price_usd_per_kg * (cumulative / curve.initial_cumulative_mass_t) ** exponent
+    return np.maximum(price, curve.floor_usd_per_kg)
+
+
+def class_arrays(parts: Parts, name: str) -> dict:
+    """Per-period data of one satellite class: launch window, decay, life, unit costs ($M per satellite)."""
+    grid = parts.grid
+    orbital = parts.instance.orbital
+    sat = orbital.satellite_classes[name]
+    vehicle = orbital.launch_vehicles[sat.launch_vehicle]
+    years_per_period = grid.months_per_period / 12
+    first = max(grid.first_period_from(sat.earliest_launch), grid.first_period_from(vehicle.earliest_launch))
+    watts = sat.compute_kw * 1000
+    return {
+        "first": first,
+        "life": max(1, grid.periods_for_months(sat.life_years * 12)),
+        "rho": ((1 - sat.degradation_per_year) * (1 - sat.failure_rate_per_year)) ** years_per_period,
+        "launch": launch_price_usd_per_kg(grid, vehicle) * sat.mass_kg / MONEY,
+        "hardware": sat.hardware_usd_per_w * watts / MONEY,
+        "gpus": sat.gpus_usd_per_w * watts / MONEY,
+        "opex": sat.opex_usd_per_kw_month * sat.compute_kw * grid.months_per_period / MONEY,
+    }
+
+
+def add(m, parts: Parts) -> None:
+    inst, grid = parts.instance, parts.grid
+    orbital = inst.orbital
+    if orbital is None or not orbital.satellite_classes:
+        return
+    classes = list(orbital.satellite_classes)
+    vehicles = sorted({orbital.satellite_classes[k].launch_vehicle for k in classes})
+    data = {k: class_arrays(parts, k) for k in classes}
+    T = range(grid.n_periods)
+    max_flights = {v: np.floor(grid.year_schedule(orbital.launch_vehicles[v].flights_per_month)
+                               * grid.months_per_period + 1e-9) for v in vehicles}
+
+    def max_launch(m, k, t):
+        sat = orbital.satellite_classes[k]
+        if t < data[k]["first"]:
+            return (0, 0)
+        per_flight = math.floor(orbital.launch_vehicles[sat.launch_vehicle].payload_t * 1000 / sat.mass_kg)
+        return (0, per_flight * max_flights[sat.launch_vehicle][t])
+
+    m.orbit_launch = Var(classes, T, domain=NonNegativeIntegers, bounds=max_launch)
+    m.orbit_fleet = Var(classes, T, domain=NonNegativeReals)
+    m.orbit_flights = Var(vehicles, T, domain=NonNegativeIntegers, bounds=lambda m, v, t: (0, max_flights[v][t]))
+
+    def fleet_state(m, k, t):
+        d = data[k]
+        previous = d["rho"] * m.orbit_fleet[k, t - 1] if t > 0 else 0
+        retired = d["rho"] ** d["life"] * m.orbit_launch[k, t - d["life"]] if t >= d["life"] else 0
+        return m.orbit_fleet[k, t] == previous + m.orbit_launch[k, t] - retired
+
+    def payload(m, v, t):
+        on_vehicle = [k for k in classes if orbital.satellite_classes[k].launch_vehicle == v]
+        mass_t = sum(orbital.satellite_classes[k].mass_kg / 1000 * m.orbit_launch[k, t] for k in on_vehicle)
+        return mass_t <= orbital.launch_vehicles[v].payload_t * m.orbit_flights[v, t]
+
+    m.orbit_fleet_state = Constraint(classes, T, rule=fleet_state)
+    m.orbit_payload = Constraint(vehicles, T, rule=payload)
+
+    T_end = grid.n_periods
+    for k in classes:
+        sat, d = orbital.satellite_classes[k], data[k]
+        parts.slices.append(CapacitySlice(
+            source=k, kind="orbital", pool="orbit", generation=sat.hardware,
+            mw=lambda t, k=k, kw=sat.compute_kw: kw / 1000 * m.orbit_fleet[k, t],
+            compute_per_mw=inst.hardware[sat.hardware].compute_units_per_mw * sat.sunlight_share / COMPUTE,
+        ))
+        capex = {
+            "launch": lambda t, k=k, d=d: d["launch"][t] * m.orbit_launch[k, t],
+            "satellite_hardware": lambda t, k=k, d=d: d["hardware"] * m.orbit_launch[k, t],
+            "satellite_gpus": lambda t, k=k, d=d: d["gpus"] * m.orbit_launch[k, t],
+        }
+        for category, term in capex.items():
+            parts.add_cost(category, term)
+            parts.capital_spend.append(term)
+        parts.add_cost("opex", lambda t, k=k, d=d: d["opex"] * m.orbit_fleet[k, t])
+        remaining = np.maximum(0.0, 1 - (T_end - np.arange(T_end)) / d["life"])
+        unit_value = (d["launch"] + d["hardware"] + d["gpus"]) * remaining
+        parts.end_values["salvage"].append(
+            sum(unit_value[t] * m.orbit_launch[k, t] for t in T if t >= d["first"] and unit_value[t] > 0))
+
+    def report(m) -> Report:
+        frames, binding = [], []
+        for k in classes:
+            sat = orbital.satellite_classes[k]
+            fleet = series(m.orbit_fleet, k, n=grid.n_periods).round(6)
+            launched = series(m.orbit_launch, k, n=grid.n_periods).round(6)
+            mw = fleet * sat.compute_kw / 1000
+            frames.append(plan_frame(
+                grid, k, "orbital", mw_online=mw,
+                compute_online_units=mw * inst.hardware[sat.hardware].compute_units_per_mw * sat.sunlight_share,
+                new_units=launched, new_mw=launched * sat.compute_kw / 1000,
+            ))
+        for v in vehicles:
+            flights = series(m.orbit_flights, v, n=grid.n_periods).round(6)
+            full = [t for t in T if max_flights[v][t] > 0 and flights[t] >= max_flights[v][t] - 1e-6]
+            if full:
+                binding.append({"family": "launch cadence", "name": v, "periods": runs(full, grid.labels)})
+        return Report(plan=pd.concat(frames, ignore_index=True), binding=binding)
+
+    parts.reports.append(report)

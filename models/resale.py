@@ -1,0 +1,36 @@
+"""Resale of surplus (the neocloud model): MW the lab holds can be leased out at a price, up to a market cap.
+
+Variables: ``resale_mw[i,t]`` MW of capacity slice ``i`` leased out at ``t``, at most the slice's MW online; the
+total at most the market cap. Resold MW serve no demand of the lab (the core subtracts them from the pool's
+compute) and earn the resale price; the lab keeps paying what the capacity costs it.
+"""
+
+from __future__ import annotations
+
+from pyomo.environ import Constraint, NonNegativeReals, Var
+
+from models.parts import MONEY, Parts, Report, runs
+
+
+def add(m, parts: Parts) -> None:
+    inst, grid = parts.instance, parts.grid
+    if inst.resale is None or not parts.slices:
+        return
+    T = range(grid.n_periods)
+    slices = range(len(parts.slices))
+    cap_mw = grid.year_schedule(inst.resale.market_cap_mw)
+    price = inst.resale.price_usd_per_mw_month * grid.months_per_period / MONEY
+
+    m.resale_mw = Var(slices, T, domain=NonNegativeReals, bounds=lambda m, i, t: (0, cap_mw[t]))
+    m.resale_within_holding = Constraint(
+        slices, T, rule=lambda m, i, t: m.resale_mw[i, t] <= parts.slices[i].mw(t))
+    m.resale_market_cap = Constraint(T, rule=lambda m, t: sum(m.resale_mw[i, t] for i in slices) <= cap_mw[t])
+    parts.add_cost("resale_revenue", lambda t: -price * sum(m.resale_mw[i, t] for i in slices))
+
+    def report(m) -> Report:
+        full = [t for t in T if cap_mw[t] > 0 and sum(m.resale_mw[i, t].value for i in slices) >= cap_mw[t] - 1e-6]
+        if not full:
+            return Report()
+        return Report(binding=[{"family": "resale market cap", "name": "resale", "periods": runs(full, grid.labels)}])
+
+    parts.reports.append(report)

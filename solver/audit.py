@@ -1,0 +1,149 @@
+"""Independent recomputation of the cost of a plan, from its decisions and the instance data, with numpy.
+
+The audit reads only the *decisions* of a solved model (blocks committed, leases signed and noticed, modules
+built, satellites launched, MW resold, demand unmet) and rebuilds everything else by simulation: blocks held,
+leases on, MW online per site and generation, fleets with decay and retirement, and every cost category. It
+shares with the model only the evaluation of the instance's schedules on the periods (prices by year, ramps,
+the launch-price curve, the newest hardware generation), not any Pyomo expression. Its total must equal the
+solver's objective; the solve reports the relative difference.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+from pyomo.environ import value
+
+from models.orbital import launch_price_usd_per_kg
+from models.parts import COMPUTE, COST_CATEGORIES, Parts, series
+from solver.schema import Instance
+from solver.timegrid import HOURS_PER_MONTH, TimeGrid
+
+
+def decisions(m, instance: Instance, n: int) -> dict:
+    """The decisions of a solved model as numpy arrays in the instance's units (rounded where integral)."""
+    out: dict = {"commit": {}, "sign": {}, "notice": {}, "modules": {}, "launch": {}}
+    for c in instance.hyperscaler_contracts:
+        out["commit"][c] = np.round(series(m.contract_commit, c, n=n))
+    for name in instance.fixed_block_leases:
+        out["sign"][name] = np.round(series(m.lease_sign, name, n=n))
+        out["notice"][name] = np.round(series(m.lease_notice, name, n=n))
+    if instance.terrestrial is not None:
+        for s in instance.terrestrial.sites:
+            out["modules"][s] = np.round(series(m.build_modules, s, n=n))
+    if instance.orbital is not None:
+        for k in instance.orbital.satellite_classes:
+            out["launch"][k] = np.round(series(m.orbit_launch, k, n=n))
+    slices = sorted({i for i, _ in m.resale_mw}) if hasattr(m, "resale_mw") else []
+    out["resale_mw"] = np.array([[value(m.resale_mw[i, t]) for t in range(n)] for i in slices]).reshape(-1, n)
+    out["unmet"] = {w: series(m.unmet, w, n=n) * COMPUTE for w in ("training", "inference")}
+    return out
+
+
+def recompute_costs(instance: Instance, d: dict) -> dict[str, np.ndarray]:
+    """Nominal USD per category and period (salvage: a value at the horizon end, stored in the last period)."""
+    grid = TimeGrid(instance.horizon)
+    n, L = grid.n_periods, grid.months_per_period
+    years_per_period = L / 12
+    cost: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(n))
+    t_idx = np.arange(n)
+
+    for c, spec in instance.hyperscaler_contracts.items():
+        term = max(1, grid.periods_for_months(spec.min_term_months))
+        held = np.array([d["commit"][c][max(0, t - term + 1): t + 1].sum() for t in t_idx])
+        cost["contracts"] += held * spec.block_mw * spec.price_usd_per_mw_month * L
+
+    for name, lease in instance.fixed_block_leases.items():
+        last = grid.last_period_until(lease.end)
+        notice_p = grid.periods_for_months(lease.notice_months)
+        on = np.zeros(n)
+        for s in np.flatnonzero(d["sign"][name] > 0.5):
+            stop = last + 1
+            for k in np.flatnonzero(d["notice"][name] > 0.5):
+                stop = min(stop, k + notice_p)
+            on[s:stop] = 1.0
+            for month, share in enumerate(lease.ramp_in_fee_share):
+                cost["leases"][s + month // L] -= lease.fee_usd_per_month * (1 - share)
+        cost["leases"] += on * lease.fee_usd_per_month * L
+
+    if instance.terrestrial is not None:
+        bc = instance.terrestrial.build_costs
+        facility = grid.year_schedule(bc.facility_usd_per_mw)
+        gpus = grid.year_schedule(bc.gpus_usd_per_mw)
+        other = grid.year_schedule(bc.other_it_usd_per_mw)
+        life = max(1, grid.periods_for_months(bc.gpu_life_years * 12))
+        for s, site in instance.terrestrial.sites.items():
+            lead = grid.periods_for_months(site.lead_time_months)
+            mw_online = np.zeros(n)
+            for b in np.flatnonzero(d["modules"][s] > 0.5):
+                mw = d["modules"][s][b] * site.module_mw
+                online = b + lead
+                cost["build_facility"][b] += facility[b] * site.facility_cost_multiplier * mw
+                mw_online[online:] += mw
+                cost["build_gpus"][online] += gpus[online] * mw
+                cost["build_other_it"][online] += other[online] * mw
+                purchases = list(range(online, n, life))
+                for r in purchases[1:]:
+                    cost["build_refresh"][r] += (gpus[r] + other[r]) * mw
+                facility_age = (n - online) * years_per_period
+                it_age = (n - purchases[-1]) * years_per_period
+                cost["salvage"][-1] -= (facility[b] * site.facility_cost_multiplier * mw
+                                        * max(0.0, 1 - facility_age / bc.facility_life_years)
+                                        + (gpus[purchases[-1]] + other[purchases[-1]]) * mw
+                                        * max(0.0, 1 - it_age / bc.gpu_life_years))
+            cost["energy"] += mw_online * site.pue * HOURS_PER_MONTH * 1000 * site.electricity_usd_per_kwh * L
+            cost["opex"] += mw_online * site.fixed_opex_usd_per_mw_month * L
+
+    if instance.orbital is not None:
+        orbital = instance.orbital
+        for k, sat in orbital.satellite_classes.items():
+            vehicle = orbital.launch_vehicles[sat.launch_vehicle]
+            price = launch_price_usd_per_kg(grid, vehicle)
+            life = max(1, grid.periods_for_months(sat.life_years * 12))
+            survive = ((1 - sat.degradation_per_year) * (1 - sat.failure_rate_per_year)) ** years_per_period
+            fleet = np.zeros(n)
+            for tau in np.flatnonzero(d["launch"][k] > 0.5):
+                count = d["launch"][k][tau]
+                alive = (t_idx >= tau) & (t_idx < tau + life)
+                fleet += np.where(alive, count * survive ** (t_idx - tau), 0.0)
+                capital = {"launch": price[tau] * sat.mass_kg * count,
+                           "satellite_hardware": sat.hardware_usd_per_w * sat.compute_kw * 1000 * count,
+                           "satellite_gpus": sat.gpus_usd_per_w * sat.compute_kw * 1000 * count}
+                for category, amount in capital.items():
+                    cost[category][tau] += amount
+                cost["salvage"][-1] -= sum(capital.values()) * max(0.0, 1 - (n - tau) / life)
+            cost["opex"] += fleet * sat.compute_kw * sat.opex_usd_per_kw_month * L
+
+    if instance.resale is not None:
+        cost["resale_revenue"] -= d["resale_mw"].sum(axis=0) * instance.resale.price_usd_per_mw_month * L
+
+    for w in ("training", "inference"):
+        cost["unmet_demand"] += d["unmet"][w] * getattr(instance.demand, w).unmet_penalty_usd_per_unit_month * L
+    return {c: cost[c] for c in COST_CATEGORIES if c in cost}
+
+
+def net_present_cost(instance: Instance, cost: dict[str, np.ndarray]) -> float:
+    grid = TimeGrid(instance.horizon)
+    total = 0.0
+    for category, per_period in cost.items():
+        if category == "salvage":
+            total += grid.discount_end * per_period.sum()
+        else:
+            total += float(grid.discount @ per_period)
+    return total
+
+
+def audit(m, parts: Parts, objective_usd: float) -> dict:
+    """Recompute the plan's cost and compare it with the solver's objective."""
+    instance = parts.instance
+    costs = recompute_costs(instance, decisions(m, instance, parts.grid.n_periods))
+    recomputed = net_present_cost(instance, costs)
+    scale = max(1.0, abs(objective_usd), abs(recomputed))
+    return {
+        "objective_usd": objective_usd,
+        "recomputed_usd": recomputed,
+        "relative_difference": abs(objective_usd - recomputed) / scale,
+        "costs": costs,
+    }
+

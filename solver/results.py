@@ -1,0 +1,210 @@
+"""The result of a solve: status, cost, and tidy tables of the plan, exportable to CSV and JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pyomo.environ import value
+
+from models.demand import demand_units
+from models.parts import COMPUTE, MONEY, POOLS, WORKLOADS, Parts
+
+STATUSES = {
+    "optimal": "optimal within the requested gap",
+    "time_limit": "stopped at the time limit: the best plan found, with its gap",
+    "time_limit_no_solution": "stopped at the time limit before any plan was found",
+    "infeasible": "no plan satisfies the constraints",
+    "unbounded": "the cost can fall without limit",
+    "infeasible_or_unbounded": "infeasible or unbounded (HiGHS could not tell which)",
+    "suspect": "a plan was found but it fails the audit or violates constraints: do not trust it",
+    "error": "the solver failed",
+}
+
+TABLES = ("plan", "costs", "demand", "binding")
+
+
+@dataclass
+class Result:
+    """Outcome of one solve. Tables are empty when there is no plan (see ``status``)."""
+
+    instance_name: str
+    status: str
+    message: str = ""
+    objective_usd: float | None = None
+    bound_usd: float | None = None
+    gap: float | None = None
+    times_s: dict[str, float] = field(default_factory=dict)
+    model_size: dict[str, int] = field(default_factory=dict)
+    audit: dict[str, float] = field(default_factory=dict)
+    compute_unit: str = "compute units"
+    plan: pd.DataFrame = field(default_factory=pd.DataFrame)
+    costs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    demand: pd.DataFrame = field(default_factory=pd.DataFrame)
+    binding: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def has_plan(self) -> bool:
+        return self.status in ("optimal", "time_limit", "suspect") and not self.plan.empty
+
+    def summary(self) -> dict[str, Any]:
+        """The scalar facts of the solve, JSON-ready."""
+        return {
+            "instance": self.instance_name,
+            "status": self.status,
+            "status_meaning": STATUSES.get(self.status, ""),
+            "message": self.message,
+            "net_present_cost_usd": self.objective_usd,
+            "bound_usd": self.bound_usd,
+            "gap": self.gap,
+            "times_s": self.times_s,
+            "model_size": self.model_size,
+            "audit": self.audit,
+            "compute_unit": self.compute_unit,
+        }
+
+    def to_json(self, path: str | Path) -> None:
+        """One JSON file: the summary and every table as a list of records."""
+        doc = self.summary() | {name: getattr(self, name).to_dict(orient="records") for name in TABLES}
+        _write_atomic(Path(path), json.dumps(doc, indent=2, default=_json_default, allow_nan=False))
+
+    def to_csv(self, directory: str | Path) -> None:
+        """One CSV per table and ``summary.json`` in ``directory``."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        for name in TABLES:
+            _write_atomic(directory / f"{name}.csv", getattr(self, name).to_csv(index=False))
+        _write_atomic(directory / "summary.json",
+                      json.dumps(self.summary(), indent=2, default=_json_default, allow_nan=False))
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    raise TypeError(f"cannot serialise {type(obj).__name__}")
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write then rename, so a crash never leaves a half-written file that looks complete."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def extract_tables(m, parts: Parts) -> dict[str, pd.DataFrame]:
+    """Tidy tables of a solved model: plan (period x source), costs (year x category), demand, binding."""
+    grid, inst = parts.grid, parts.instance
+    reports = [report(m) for report in parts.reports]
+    plan = pd.concat([r.plan for r in reports if r.plan is not None], ignore_index=True)
+    if hasattr(m, "resale_mw"):
+        for i, piece in enumerate(parts.slices):
+            resold = np.array([value(m.resale_mw[i, t]) for t in range(grid.n_periods)])
+            rows = plan.index[plan["source"] == piece.source]
+            plan.loc[rows, "mw_resold"] = (plan.loc[rows, "mw_resold"].to_numpy() + resold).round(6) + 0.0
+    binding = pd.DataFrame([b for r in reports for b in r.binding], columns=["family", "name", "periods"])
+
+    rows = []
+    for (category, t), expr in m.cost.items():
+        rows.append({"year": int(grid.year[t]), "category": category,
+                     "nominal_usd": value(expr) * MONEY, "discounted_usd": value(expr) * MONEY * grid.discount[t]})
+    salvage = value(m.end_value) * MONEY
+    if salvage:
+        rows.append({"year": int(grid.year[-1]), "category": "salvage", "nominal_usd": -salvage,
+                     "discounted_usd": -salvage * grid.discount_end})
+    costs = pd.DataFrame(rows).groupby(["year", "category"], as_index=False, sort=False).sum()
+
+    demand = demand_units(inst, grid)
+    served_columns = {}
+    for p in POOLS:
+        for w in WORKLOADS:
+            served_columns[(p, w)] = (np.array([value(m.served[p, w, t]) * COMPUTE for t in range(grid.n_periods)])
+                                      if (p, w, 0) in m.served else np.zeros(grid.n_periods))
+    demand_rows = []
+    for w in WORKLOADS:
+        for t in range(grid.n_periods):
+            demand_rows.append({
+                "period": grid.labels[t], "year": int(grid.year[t]), "workload": w,
+                "demand_units": demand[w][t],
+                "served_ground_units": served_columns[("ground", w)][t],
+                "served_orbit_units": served_columns[("orbit", w)][t],
+                "unmet_units": value(m.unmet[w, t]) * COMPUTE,
+            })
+    demand_table = pd.DataFrame(demand_rows)
+    numeric = demand_table.select_dtypes("number").columns.drop("year")
+    demand_table[numeric] = demand_table[numeric].round(3) + 0.0
+    return {"plan": plan, "costs": costs, "demand": demand_table, "binding": binding}
+
+
+def format_summary(result: Result) -> str:
+    """A readable account of a result: cost, the plan by source and year, what binds."""
+    lines = [f"== {result.instance_name}: {result.status} ({STATUSES.get(result.status, '')})"]
+    if result.message:
+        lines.append(f"   {result.message}")
+    if not result.has_plan:
+        return "\n".join(lines)
+    cost = f"Net present cost: ${result.objective_usd / 1e9:,.2f}B"
+    if result.gap is not None:
+        cost += f"  (gap {result.gap:.2e}, bound ${result.bound_usd / 1e9:,.2f}B)"
+    lines.append(cost)
+    if result.audit:
+        lines.append(f"Cost audit: recomputed ${result.audit['recomputed_usd'] / 1e9:,.2f}B, "
+                     f"relative difference {result.audit['relative_difference']:.1e}")
+    times = ", ".join(f"{k} {v:.2f}s" for k, v in result.times_s.items())
+    size = result.model_size
+    lines.append(f"Model: {size.get('variables', 0)} variables ({size.get('integers', 0)} integer), "
+                 f"{size.get('constraints', 0)} constraints; {times}")
+
+    lines.append("\nCost by category ($B, discounted):")
+    by_cat = result.costs.groupby("category", sort=False)["discounted_usd"].sum() / 1e9
+    for category, amount in by_cat.items():
+        if abs(amount) > 5e-4:
+            lines.append(f"  {category:<20}{amount:>10,.2f}")
+
+    lines.append("\nMW online in December of each year, by source (resold MW in brackets):")
+    last_of_year = result.plan.groupby("year")["period"].transform("max") == result.plan["period"]
+    table = result.plan[last_of_year]
+    pivot = table.pivot_table(index="source", columns="year", values="mw_online", aggfunc="sum", sort=False)
+    resold = table.pivot_table(index="source", columns="year", values="mw_resold", aggfunc="sum", sort=False)
+    years = list(pivot.columns)
+    lines.append("  " + f"{'source':<20}" + "".join(f"{y:>12}" for y in years))
+    for source in pivot.index:
+        cells = []
+        for y in years:
+            mw, sold = pivot.loc[source, y], resold.loc[source, y]
+            cells.append(f"{mw:,.0f}" + (f" [{sold:,.0f}]" if sold > 0.5 else ""))
+        lines.append("  " + f"{source:<20}" + "".join(f"{c:>12}" for c in cells))
+
+    events = result.plan[(result.plan["event"] != "")]
+    for _, row in events.iterrows():
+        lines.append(f"  {row['source']}: {row['event']} in {row['period']}")
+
+    d = result.demand
+    unmet = d.groupby(["year", "workload"])[["unmet_units", "demand_units"]].sum()
+    short = unmet[unmet["unmet_units"] > 0.5]
+    if not short.empty:
+        lines.append(f"\nDemand not met (share of the year's {result.compute_unit}-months):")
+        for (year, workload), row in short.iterrows():
+            lines.append(f"  {year} {workload:<10} {row['unmet_units'] / row['demand_units']:.1%}")
+
+    if not result.binding.empty:
+        lines.append("\nWhat binds:")
+        for _, row in result.binding.iterrows():
+            lines.append(f"  {row['family']} ({row['name']}): {row['periods']}")
+    return "\n".join(lines)
+
+
+def finite_or_none(x: float | None) -> float | None:
+    return x if x is not None and math.isfinite(x) else None

@@ -1,0 +1,399 @@
+"""The instance schema: the single description of the planning data.
+
+Every field is defined once here, with its unit in its name, its bounds and its meaning. The model code reads
+only these validated objects. Unknown keys are errors (``extra="forbid"``) so that a typo never silently falls
+back to a default.
+
+Conventions
+-----------
+* Dates are ``YYYY-MM`` strings (:data:`Month`). Years are integers.
+* A :data:`YearSchedule` is either one number (constant) or a mapping ``year -> value``; between the given years
+  the value is interpolated linearly, before the first and after the last it is held flat.
+* A :data:`MonthSeries` is a mapping ``YYYY-MM -> value``: a step function, each value holding from its month
+  until the next key.
+* Collections of named things (hardware, contracts, leases, sites, launch vehicles, satellite classes) are
+  mappings keyed by name, so that a parameter has a readable path such as ``sites.texas.lead_time_months``.
+* Money is in US dollars, power in MW of IT load (the figure leases and contracts are quoted in; builds add their
+  PUE on top for the grid limit), compute in *compute units* (the reference instance uses H100-equivalents).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    model_validator,
+)
+
+MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def _check_month(value: str) -> str:
+    if not MONTH_PATTERN.match(value):
+        raise ValueError(f"expected a month as YYYY-MM, got {value!r}")
+    return value
+
+
+def _check_finite_values(values: dict) -> dict:
+    for key, v in values.items():
+        if not math.isfinite(v):
+            raise ValueError(f"value for {key!r} must be a finite number, got {v!r}")
+    return values
+
+
+Month = Annotated[str, AfterValidator(_check_month)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Year = Annotated[int, Field(ge=1900, le=2200)]
+YearSchedule = Annotated[float, Field(ge=0, allow_inf_nan=False)] | Annotated[
+    dict[Year, NonNegative], Field(min_length=1)
+]
+MonthSeries = Annotated[dict[Month, NonNegative], Field(min_length=1), AfterValidator(_check_finite_values)]
+Name = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$", max_length=64)]
+
+
+def month_index(month: str) -> int:
+    """Months since year 0 of a ``YYYY-MM`` string: differences of these are month counts."""
+    year, mon = month.split("-")
+    return int(year) * 12 + int(mon) - 1
+
+
+class Strict(BaseModel):
+    """Base of every schema object: unknown keys are errors, values are re-checked on assignment."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class Horizon(Strict):
+    """The planning horizon: first and last month, period length and discounting."""
+
+    start: Month = Field("2026-01", description="first month planned")
+    end: Month = Field("2032-12", description="last month planned (inclusive)")
+    period: Literal["month", "quarter", "year"] = Field(
+        "month", description="length of one period; the horizon must be a whole number of periods"
+    )
+    discount_rate_per_year: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.08, description="annual rate at which costs are discounted to the start month"
+    )
+
+    @model_validator(mode="after")
+    def _whole_periods(self) -> Horizon:
+        months = month_index(self.end) - month_index(self.start) + 1
+        if months < 1:
+            raise ValueError(f"end {self.end} precedes start {self.start}")
+        length = {"month": 1, "quarter": 3, "year": 12}[self.period]
+        if months % length:
+            raise ValueError(f"{months} months from {self.start} to {self.end} is not a whole number of {self.period}s")
+        return self
+
+
+class HardwareGeneration(Strict):
+    """A hardware generation: how much compute a MW of IT power delivers."""
+
+    compute_units_per_mw: Positive = Field(description="compute units delivered per MW of IT power")
+    available_from: Month = Field(description="first month this generation can be installed in a new build")
+
+
+class GrowthLaw(Strict):
+    """Demand growing by a constant annual factor from a start level, optionally saturating (logistic)."""
+
+    start_units: NonNegative = Field(description="demand in the first month, compute units")
+    annual_growth_factor: Annotated[float, Field(gt=0, le=100)] = Field(
+        description="demand multiplies by this each year while far from saturation"
+    )
+    saturation_units: Positive | None = Field(
+        None, description="level the demand approaches (logistic curve); none means pure exponential growth"
+    )
+
+    @model_validator(mode="after")
+    def _saturation_above_start(self) -> GrowthLaw:
+        if self.saturation_units is not None and self.saturation_units <= self.start_units:
+            raise ValueError(
+                f"saturation_units ({self.saturation_units}) must exceed start_units ({self.start_units})"
+            )
+        return self
+
+
+class WorkloadDemand(Strict):
+    """Demand of one workload class: an explicit series or a growth law, and the cost of not meeting it."""
+
+    series_units: MonthSeries | None = Field(None, description="compute units from each month on (step function)")
+    growth_law: GrowthLaw | None = None
+    unmet_penalty_usd_per_unit_month: NonNegative = Field(
+        description="lost revenue of one compute unit of demand not served for one month"
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one_form(self) -> WorkloadDemand:
+        if (self.series_units is None) == (self.growth_law is None):
+            raise ValueError("give exactly one of series_units or growth_law")
+        return self
+
+
+class Demand(Strict):
+    compute_unit: str = Field("H100e", description="name of the compute unit, for reports")
+    training: WorkloadDemand
+    inference: WorkloadDemand
+
+
+class HyperscalerContract(Strict):
+    """Capacity a provider brings online on its own schedule, committed in blocks, take-or-pay for a term."""
+
+    hardware: Name = Field(description="hardware generation of the capacity")
+    ramp_mw: MonthSeries = Field(description="MW the provider can make available to the lab from each month on")
+    block_mw: Positive = Field(description="size of one committed block, MW")
+    min_term_months: Annotated[int, Field(ge=1, le=240)] = Field(
+        description="a committed block is held and paid for this many months"
+    )
+    price_usd_per_mw_month: NonNegative
+
+
+class FixedBlockLease(Strict):
+    """One indivisible block (e.g. Colossus 1): sign once, give notice at most once."""
+
+    hardware: Name
+    size_mw: Positive = Field(description="IT power of the block, MW")
+    fee_usd_per_month: NonNegative = Field(description="full monthly fee for the whole block")
+    ramp_in_fee_share: list[Share] = Field(
+        default_factory=list,
+        description="share of the full fee paid in each of the first months after signing (the ramp-in discount)",
+    )
+    available_from: Month = Field(description="first month the block can be signed and used")
+    end: Month = Field(description="last month of the lease; it ends then unless notice ends it earlier")
+    min_term_months: Annotated[int, Field(ge=1, le=240)] = Field(
+        description="months the block is held at least once signed"
+    )
+    notice_months: Annotated[int, Field(ge=0, le=120)] = Field(
+        description="capacity and payments end this many months after notice is given"
+    )
+
+    @model_validator(mode="after")
+    def _window(self) -> FixedBlockLease:
+        window = month_index(self.end) - month_index(self.available_from) + 1
+        if window < 1:
+            raise ValueError(f"end {self.end} precedes available_from {self.available_from}")
+        if self.min_term_months > window:
+            raise ValueError(
+                f"min_term_months ({self.min_term_months}) exceeds the {window} months from "
+                f"available_from {self.available_from} to end {self.end}"
+            )
+        if self.notice_months > self.min_term_months:
+            raise ValueError(
+                f"notice_months ({self.notice_months}) exceeds min_term_months ({self.min_term_months})"
+            )
+        if len(self.ramp_in_fee_share) > self.min_term_months:
+            raise ValueError(
+                f"ramp_in_fee_share has {len(self.ramp_in_fee_share)} months, more than min_term_months "
+                f"({self.min_term_months})"
+            )
+        return self
+
+
+class BuildCosts(Strict):
+    """Capital cost of a terrestrial build per MW of IT power, by the year the money is spent."""
+
+    facility_usd_per_mw: YearSchedule = Field(description="shell, power and cooling; paid at the decision")
+    gpus_usd_per_mw: YearSchedule = Field(description="accelerators; paid when the module comes online")
+    other_it_usd_per_mw: YearSchedule = Field(description="CPUs, network, storage; paid when online")
+    facility_life_years: Annotated[float, Field(gt=0, le=100)] = Field(
+        description="straight-line life of the facility for salvage"
+    )
+    gpu_life_years: Annotated[float, Field(gt=0, le=30)] = Field(
+        description="GPUs and other IT are replaced (refresh) after this many years, at that year's prices"
+    )
+
+
+class Site(Strict):
+    """A site where the lab can build its own data center in integer modules."""
+
+    grid_power_mw: Positive = Field(description="grid power at the meter, MW (IT load times PUE must fit)")
+    power_available: Month = Field(description="first month the grid power is there")
+    module_mw: Positive = Field(description="IT power of one module, MW")
+    lead_time_months: Annotated[int, Field(ge=0, le=120)] = Field(
+        description="months from the build decision to the module being online"
+    )
+    pue: Annotated[float, Field(ge=1, le=3)] = Field(description="power usage effectiveness (facility / IT)")
+    electricity_usd_per_kwh: NonNegative
+    fixed_opex_usd_per_mw_month: NonNegative = Field(description="staff, maintenance, per MW of IT online")
+    facility_cost_multiplier: Annotated[float, Field(gt=0, le=10)] = Field(
+        1.0, description="facility cost here relative to the national build costs (land, labour)"
+    )
+
+    @model_validator(mode="after")
+    def _room_for_a_module(self) -> Site:
+        if self.module_mw * self.pue > self.grid_power_mw * (1 + 1e-9):
+            raise ValueError(
+                f"grid_power_mw ({self.grid_power_mw}) is below one module at the meter "
+                f"(module_mw {self.module_mw} x pue {self.pue} = {self.module_mw * self.pue:g})"
+            )
+        return self
+
+
+class Terrestrial(Strict):
+    """The lab's own builds: shared costs, the national cap, and the sites."""
+
+    build_costs: BuildCosts
+    new_mw_cap_per_year: YearSchedule | None = Field(
+        None, description="at most this many MW of new own builds may come online per calendar year (grid queue)"
+    )
+    sites: dict[Name, Site] = Field(default_factory=dict)
+
+
+class LearningCurve(Strict):
+    """Launch price falling with the industry's cumulative launched mass (exogenous: the lab's own launches
+    are not fed back into the price)."""
+
+    initial_price_usd_per_kg: Positive = Field(description="price at the horizon start")
+    initial_cumulative_mass_t: Positive = Field(description="industry mass launched to date at the horizon start")
+    industry_mass_t_per_year: YearSchedule = Field(description="industry launch mass per year")
+    price_drop_per_doubling: Annotated[float, Field(ge=0, lt=1)] = Field(
+        description="price falls by this share each time cumulative mass doubles (0.2 = 20%)"
+    )
+    floor_usd_per_kg: NonNegative = Field(0.0, description="the price never falls below this")
+
+
+class LaunchVehicle(Strict):
+    payload_t: Positive = Field(description="payload to the operational orbit per flight, tonnes")
+    flights_per_month: YearSchedule = Field(description="cap on flights per month available to the lab")
+    earliest_launch: Month
+    launch_price_usd_per_kg: YearSchedule | None = Field(None, description="explicit price schedule")
+    learning_curve: LearningCurve | None = None
+
+    @model_validator(mode="after")
+    def _one_price(self) -> LaunchVehicle:
+        if (self.launch_price_usd_per_kg is None) == (self.learning_curve is None):
+            raise ValueError("give exactly one of launch_price_usd_per_kg or learning_curve")
+        return self
+
+
+class SatelliteClass(Strict):
+    """A class of compute satellite, launched on one vehicle."""
+
+    hardware: Name
+    launch_vehicle: Name
+    compute_kw: Positive = Field(description="IT power of one satellite, kW")
+    mass_kg: Positive
+    hardware_usd_per_w: NonNegative = Field(description="bus, solar, radiators, per W of compute")
+    gpus_usd_per_w: NonNegative
+    earliest_launch: Month
+    life_years: Annotated[float, Field(gt=0, le=30)] = Field(description="retired after this many years")
+    degradation_per_year: Annotated[float, Field(ge=0, lt=1)] = Field(description="solar output loss per year")
+    failure_rate_per_year: Annotated[float, Field(ge=0, lt=1)] = Field(
+        description="share of GPUs failing per year (not repaired)"
+    )
+    opex_usd_per_kw_month: NonNegative = Field(description="operations and ground links per kW online")
+    sunlight_share: Annotated[float, Field(gt=0, le=1)] = Field(description="share of time the satellite computes")
+
+
+class Orbital(Strict):
+    max_inference_share: Share = Field(
+        0.0, description="orbital compute may serve at most this share of inference demand (latency)"
+    )
+    launch_vehicles: dict[Name, LaunchVehicle] = Field(default_factory=dict)
+    satellite_classes: dict[Name, SatelliteClass] = Field(default_factory=dict)
+
+
+class Resale(Strict):
+    """Leasing out capacity the lab holds but does not need (the neocloud model)."""
+
+    price_usd_per_mw_month: NonNegative
+    market_cap_mw: YearSchedule = Field(description="at most this many MW can be leased out at once")
+
+
+class Instance(Strict):
+    """One planning problem."""
+
+    name: Name
+    description: str = ""
+    horizon: Horizon = Field(default_factory=Horizon)
+    hardware: dict[Name, HardwareGeneration] = Field(min_length=1)
+    demand: Demand
+    hyperscaler_contracts: dict[Name, HyperscalerContract] = Field(default_factory=dict)
+    fixed_block_leases: dict[Name, FixedBlockLease] = Field(default_factory=dict)
+    terrestrial: Terrestrial | None = None
+    orbital: Orbital | None = None
+    resale: Resale | None = None
+    capital_budget_usd_per_year: YearSchedule | None = Field(
+        None, description="capital spent per calendar year (builds, refreshes, satellites, launches) at most"
+    )
+
+    @model_validator(mode="after")
+    def _cross_references_and_dates(self) -> Instance:
+        problems: list[str] = []
+        start, end = month_index(self.horizon.start), month_index(self.horizon.end)
+        first_year, last_year = int(self.horizon.start[:4]), int(self.horizon.end[:4])
+
+        def check_month(path: str, month: str) -> None:
+            if not start <= month_index(month) <= end:
+                problems.append(f"{path}: {month} is outside the horizon {self.horizon.start}..{self.horizon.end}")
+
+        def check_series(path: str, series: dict[str, float]) -> None:
+            for key in series:
+                check_month(f"{path}.{key}", key)
+
+        def check_years(path: str, schedule: float | dict[int, float] | None) -> None:
+            if isinstance(schedule, dict):
+                for year in schedule:
+                    if not first_year <= year <= last_year:
+                        problems.append(f"{path}.{year}: year outside the horizon {first_year}..{last_year}")
+
+        def check_hardware(path: str, name: str) -> None:
+            if name not in self.hardware:
+                problems.append(f"{path}: unknown hardware {name!r} (known: {', '.join(self.hardware)})")
+
+        for wl in ("training", "inference"):
+            series = getattr(self.demand, wl).series_units
+            if series is not None:
+                check_series(f"demand.{wl}.series_units", series)
+                if min(month_index(k) for k in series) != start:
+                    problems.append(f"demand.{wl}.series_units: the first month must be the horizon start "
+                                    f"{self.horizon.start}")
+        for name, c in self.hyperscaler_contracts.items():
+            check_hardware(f"hyperscaler_contracts.{name}.hardware", c.hardware)
+            check_series(f"hyperscaler_contracts.{name}.ramp_mw", c.ramp_mw)
+        for name, lease in self.fixed_block_leases.items():
+            check_hardware(f"fixed_block_leases.{name}.hardware", lease.hardware)
+            check_month(f"fixed_block_leases.{name}.available_from", lease.available_from)
+            check_month(f"fixed_block_leases.{name}.end", lease.end)
+        if self.terrestrial is not None:
+            costs = self.terrestrial.build_costs
+            for field in ("facility_usd_per_mw", "gpus_usd_per_mw", "other_it_usd_per_mw"):
+                check_years(f"terrestrial.build_costs.{field}", getattr(costs, field))
+            check_years("terrestrial.new_mw_cap_per_year", self.terrestrial.new_mw_cap_per_year)
+            for name, site in self.terrestrial.sites.items():
+                check_month(f"terrestrial.sites.{name}.power_available", site.power_available)
+            if self.terrestrial.sites and not any(
+                month_index(g.available_from) <= end for g in self.hardware.values()
+            ):
+                problems.append("hardware: no generation is available for new builds within the horizon")
+        if self.orbital is not None:
+            for name, v in self.orbital.launch_vehicles.items():
+                path = f"orbital.launch_vehicles.{name}"
+                check_month(f"{path}.earliest_launch", v.earliest_launch)
+                check_years(f"{path}.flights_per_month", v.flights_per_month)
+                check_years(f"{path}.launch_price_usd_per_kg", v.launch_price_usd_per_kg)
+                if v.learning_curve is not None:
+                    check_years(f"{path}.learning_curve.industry_mass_t_per_year",
+                                v.learning_curve.industry_mass_t_per_year)
+            for name, s in self.orbital.satellite_classes.items():
+                path = f"orbital.satellite_classes.{name}"
+                check_hardware(f"{path}.hardware", s.hardware)
+                check_month(f"{path}.earliest_launch", s.earliest_launch)
+                if s.launch_vehicle not in self.orbital.launch_vehicles:
+                    problems.append(f"{path}.launch_vehicle: unknown launch vehicle {s.launch_vehicle!r}")
+                elif s.mass_kg > (payload := self.orbital.launch_vehicles[s.launch_vehicle].payload_t) * 1000:
+                    problems.append(f"{path}.mass_kg: {s.mass_kg:g} kg does not fit in one flight of "
+                                    f"{s.launch_vehicle} ({payload:g} t)")
+        if self.resale is not None:
+            check_years("resale.market_cap_mw", self.resale.market_cap_mw)
+        check_years("capital_budget_usd_per_year", self.capital_budget_usd_per_year)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self

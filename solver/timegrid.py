@@ -1,0 +1,107 @@
+"""Periods of the horizon and the evaluation of schedules on them, as numpy arrays.
+
+Both the Pyomo model and the independent cost audit use these, so a schedule means the same thing in both.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from solver.schema import Horizon, month_index
+
+MONTHS_PER_PERIOD = {"month": 1, "quarter": 3, "year": 12}
+HOURS_PER_MONTH = 730.0  # 8760 / 12
+
+
+@dataclass(frozen=True)
+class TimeGrid:
+    """The periods of a horizon. Period ``t`` covers months ``first_month[t] .. first_month[t] + L - 1``."""
+
+    horizon: Horizon
+
+    @cached_property
+    def months_per_period(self) -> int:
+        return MONTHS_PER_PERIOD[self.horizon.period]
+
+    @cached_property
+    def start_month(self) -> int:
+        return month_index(self.horizon.start)
+
+    @cached_property
+    def n_periods(self) -> int:
+        return (month_index(self.horizon.end) - self.start_month + 1) // self.months_per_period
+
+    @cached_property
+    def periods(self) -> np.ndarray:
+        return np.arange(self.n_periods)
+
+    @cached_property
+    def first_month(self) -> np.ndarray:
+        """Absolute month index (year * 12 + month - 1) of each period's first month."""
+        return self.start_month + self.months_per_period * self.periods
+
+    @cached_property
+    def year(self) -> np.ndarray:
+        """Calendar year of each period (of its first month)."""
+        return self.first_month // 12
+
+    @cached_property
+    def years(self) -> list[int]:
+        return sorted(set(self.year.tolist()))
+
+    @cached_property
+    def labels(self) -> list[str]:
+        """``YYYY-MM`` of each period's first month."""
+        return [f"{m // 12:04d}-{m % 12 + 1:02d}" for m in self.first_month]
+
+    @cached_property
+    def discount(self) -> np.ndarray:
+        """Discount factor of costs paid in each period (at its first month) back to the horizon start."""
+        elapsed_years = (self.first_month - self.start_month) / 12.0
+        return (1.0 + self.horizon.discount_rate_per_year) ** -elapsed_years
+
+    @cached_property
+    def discount_end(self) -> float:
+        """Discount factor of a value at the end of the horizon (salvage)."""
+        years = self.n_periods * self.months_per_period / 12.0
+        return float((1.0 + self.horizon.discount_rate_per_year) ** -years)
+
+    def periods_for_months(self, months: float) -> int:
+        """A duration in months as whole periods, rounded up (a 4-month lead time is 2 quarters)."""
+        return max(0, math.ceil(months / self.months_per_period - 1e-9))
+
+    def first_period_from(self, month: str) -> int:
+        """First period that starts at or after ``month`` (things that become available round up)."""
+        offset = month_index(month) - self.start_month
+        return max(0, math.ceil(offset / self.months_per_period - 1e-9))
+
+    def last_period_until(self, month: str) -> int:
+        """Last period that ends at or before the end of ``month`` (things that end round down; may be -1)."""
+        offset = month_index(month) - self.start_month + 1
+        return min(self.n_periods, offset // self.months_per_period) - 1
+
+    def period_of(self, month: str) -> int:
+        """The period containing ``month``."""
+        return (month_index(month) - self.start_month) // self.months_per_period
+
+    def year_schedule(self, schedule: float | dict[int, float] | None, default: float = 0.0) -> np.ndarray:
+        """A :data:`~solver.schema.YearSchedule` on the periods: interpolated between years, flat outside."""
+        if schedule is None:
+            return np.full(self.n_periods, default, dtype=float)
+        if not isinstance(schedule, dict):
+            return np.full(self.n_periods, float(schedule))
+        years = np.array(sorted(schedule), dtype=float)
+        values = np.array([schedule[int(y)] for y in years], dtype=float)
+        return np.interp(self.year.astype(float), years, values)
+
+    def month_series(self, series: dict[str, float], before_first: float = 0.0) -> np.ndarray:
+        """A :data:`~solver.schema.MonthSeries` on the periods: the value in force at each period's first month."""
+        keys = sorted(series, key=month_index)
+        starts = np.array([month_index(k) for k in keys])
+        values = np.array([series[k] for k in keys], dtype=float)
+        pos = np.searchsorted(starts, self.first_month, side="right") - 1
+        return np.where(pos >= 0, values[np.clip(pos, 0, None)], before_first)

@@ -15,7 +15,7 @@ import pandas as pd
 from pyomo.environ import value
 
 from models.demand import demand_units
-from models.parts import COMPUTE, MONEY, POOLS, WORKLOADS, Parts
+from models.parts import COMPUTE, MONEY, PLAN_COLUMNS, POOLS, WORKLOADS, Parts
 
 STATUSES = {
     "optimal": "optimal within the requested gap",
@@ -52,7 +52,7 @@ class Result:
 
     @property
     def has_plan(self) -> bool:
-        return self.status in ("optimal", "time_limit", "suspect") and not self.plan.empty
+        return self.status in ("optimal", "time_limit", "suspect") and self.objective_usd is not None
 
     def summary(self) -> dict[str, Any]:
         """The scalar facts of the solve, JSON-ready."""
@@ -108,7 +108,9 @@ def extract_tables(m, parts: Parts) -> dict[str, pd.DataFrame]:
     """Tidy tables of a solved model: plan (period x source), costs (year x category), demand, binding."""
     grid, inst = parts.grid, parts.instance
     reports = [report(m) for report in parts.reports]
-    plan = pd.concat([r.plan for r in reports if r.plan is not None], ignore_index=True)
+    frames = [r.plan for r in reports if r.plan is not None]
+    plan = (pd.concat(frames, ignore_index=True) if frames
+            else pd.DataFrame(columns=["period", "year", "source", "kind", *PLAN_COLUMNS]))
     if hasattr(m, "resale_mw"):
         for i, piece in enumerate(parts.slices):
             resold = np.array([value(m.resale_mw[i, t]) for t in range(grid.n_periods)])

@@ -2,7 +2,7 @@
 
 Shared variables, per pool ``p`` (``ground``, ``orbit``), workload ``w`` and period ``t``:
   ``served[p,w,t]``  compute (model units) of pool ``p`` serving workload ``w``;
-  ``unmet[w,t]``     demand not served, charged its lost revenue.
+  ``unmet[w,t]``     demand not served, charged its lost revenue; at most ``max_unmet_share`` of the demand.
 Constraints:
   ``demand_balance[w,t]``      sum_p served[p,w,t] + unmet[w,t] == demand[w,t];
   ``pool_capacity[p,t]``       sum_w served[p,w,t] <= sum over the pool's slices of compute_per_mw x (MW - resold);
@@ -56,7 +56,8 @@ def add_demand_balance(m, parts: Parts) -> None:
     has_resale = hasattr(m, "resale_mw")
 
     m.served = Var(pools, WORKLOADS, T, domain=NonNegativeReals)
-    m.unmet = Var(WORKLOADS, T, domain=NonNegativeReals, bounds=lambda m, w, t: (0, demand[w][t]))
+    max_unmet = {w: getattr(inst.demand, w).max_unmet_share * demand[w] for w in WORKLOADS}
+    m.unmet = Var(WORKLOADS, T, domain=NonNegativeReals, bounds=lambda m, w, t: (0, max_unmet[w][t]))
 
     m.demand_balance = Constraint(WORKLOADS, T, rule=lambda m, w, t: sum(m.served[p, w, t] for p in pools)
                                   + m.unmet[w, t] == demand[w][t])

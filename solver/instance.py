@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import difflib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from solver.schema import Instance
+from solver.schema import Instance, Strict
 
 INSTANCE_SUFFIXES = (".yaml", ".yml")
 
@@ -51,16 +52,33 @@ def _field_path(loc: tuple) -> str:
     return ".".join(parts) or "(top level)"
 
 
+def _all_field_names() -> set[str]:
+    """Every field name the schema knows, for "did you mean" suggestions."""
+    return {name for schema_class in Strict.__subclasses__() for name in schema_class.model_fields}
+
+
 def format_validation_error(error: ValidationError, source: str) -> str:
-    """One line: the file, the field path, what was expected and what was given."""
-    first = error.errors()[0]
+    """One line: the file, the field path, what was expected and what was given.
+
+    An unknown key is reported before anything else: a typo also makes the intended field look missing, and the
+    typo is the cause."""
+    errors = sorted(error.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    first = errors[0]
     path = _field_path(first["loc"])
-    message = first["msg"].removeprefix("Value error, ")
     given = first.get("input")
-    detail = f"{source}: {path}: {message}"
-    if first["type"] not in ("value_error", "missing") and not isinstance(given, dict | list):
+    if first["type"] == "extra_forbidden":
+        key = str(first["loc"][-1])
+        guess = difflib.get_close_matches(key, _all_field_names(), n=1)
+        message = "unknown field" + (f" (did you mean {guess[0]!r}?)" if guess else "")
+    else:
+        message = first["msg"].removeprefix("Value error, ")
+    if first["loc"]:
+        detail = f"{source}: {path}: {message}"
+    else:  # cross-field checks name their own paths
+        detail = f"{source}: {message}"
+    if first["type"] not in ("value_error", "missing", "extra_forbidden") and not isinstance(given, dict | list):
         detail += f" (got {given!r})"
-    others = len({_field_path(e["loc"]) for e in error.errors()}) - 1
+    others = len({_field_path(e["loc"]) for e in errors}) - 1
     if others > 0:
         detail += f" [and {others} more problem{'s' if others > 1 else ''}]"
     return detail

@@ -73,15 +73,15 @@ class Result:
     def to_json(self, path: str | Path) -> None:
         """One JSON file: the summary and every table as a list of records."""
         doc = self.summary() | {name: getattr(self, name).to_dict(orient="records") for name in TABLES}
-        _write_atomic(Path(path), json.dumps(doc, indent=2, default=_json_default, allow_nan=False))
+        write_atomic(Path(path), json.dumps(doc, indent=2, default=_json_default, allow_nan=False))
 
     def to_csv(self, directory: str | Path) -> None:
         """One CSV per table and ``summary.json`` in ``directory``."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         for name in TABLES:
-            _write_atomic(directory / f"{name}.csv", getattr(self, name).to_csv(index=False))
-        _write_atomic(directory / "summary.json",
+            write_atomic(directory / f"{name}.csv", getattr(self, name).to_csv(index=False))
+        write_atomic(directory / "summary.json",
                       json.dumps(self.summary(), indent=2, default=_json_default, allow_nan=False))
 
 
@@ -91,7 +91,7 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"cannot serialise {type(obj).__name__}")
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str) -> None:
     """Write then rename, so a crash never leaves a half-written file that looks complete."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

@@ -129,6 +129,9 @@ class WorkloadDemand(Strict):
     unmet_penalty_usd_per_unit_month: NonNegative = Field(
         description="lost revenue of one compute unit of demand not served for one month"
     )
+    max_unmet_share: Share = Field(
+        1.0, description="at most this share of the demand may go unmet in any period (0 = a hard floor)"
+    )
 
     @model_validator(mode="after")
     def _exactly_one_form(self) -> WorkloadDemand:

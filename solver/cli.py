@@ -1,0 +1,140 @@
+"""Command line: ``dcopt validate`` and ``dcopt solve`` (also ``python -m solver``).
+
+Exit codes: 0 every instance gave a plan (optimal, or the incumbent at a time limit); 1 some solve gave no
+trustworthy plan (infeasible, unbounded, no solution at the time limit, suspect, solver error); 2 some instance
+file is invalid or the command line is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+import pandas as pd
+
+from solver.instance import InstanceError, instance_files, load_instance
+from solver.results import write_atomic, format_summary
+from solver.solve import solve
+
+EXIT_OK, EXIT_SOLVE_FAILED, EXIT_INVALID = 0, 1, 2
+PLAN_STATUSES = ("optimal", "time_limit")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dcopt", description="Compute-capacity planning for an AI lab (MILP).")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    validate = commands.add_parser("validate", help="check instance files without solving")
+    validate.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
+
+    run = commands.add_parser("solve", help="solve instance files and write one result folder per instance")
+    run.add_argument("paths", nargs="+", metavar="FILE_OR_DIR", help="instance files; a directory means every "
+                     "*.yaml / *.yml file in it")
+    run.add_argument("--out", default="results", type=Path, help="output directory (default: results)")
+    run.add_argument("-j", "--jobs", type=int, default=1, help="instances solved in parallel processes")
+    run.add_argument("--time-limit", type=float, default=None, metavar="S", help="seconds per solve")
+    run.add_argument("--gap", type=float, default=1e-4, metavar="G", help="relative MIP gap (default 1e-4)")
+    run.add_argument("--threads", type=int, default=None, help="HiGHS threads per solve (default: 1 with -j > 1)")
+    run.add_argument("--quiet", action="store_true", help="print only one line per instance")
+    return parser
+
+
+def validate_command(paths: list[str]) -> int:
+    code = EXIT_OK
+    for path in instance_files(paths):
+        try:
+            instance = load_instance(path)
+        except InstanceError as exc:
+            print(exc, file=sys.stderr)
+            code = EXIT_INVALID
+        else:
+            print(f"{path}: ok ({instance.name})")
+    return code
+
+
+def solve_file(path: Path, out: Path, time_limit: float | None, gap: float, threads: int | None) -> dict:
+    """Solve one file and write its result folder; returns the summary row and the printable summary."""
+    row: dict = {"file": str(path), "instance": path.stem}
+    try:
+        instance = load_instance(path)
+    except InstanceError as exc:
+        return row | {"status": "invalid", "message": str(exc), "text": str(exc)}
+    try:
+        result = solve(instance, time_limit=time_limit, mip_gap=gap, threads=threads)
+    except Exception as exc:  # a bug of ours or the solver's: report it for this file, carry on with the others
+        message = f"{path}: error while solving: {type(exc).__name__}: {exc}"
+        return row | {"status": "error", "message": message, "text": message}
+    folder = out / path.stem
+    result.to_csv(folder)
+    result.to_json(folder / "result.json")
+    return row | {
+        "instance": instance.name,
+        "status": result.status,
+        "net_present_cost_usd": result.objective_usd,
+        "gap": result.gap,
+        "solve_s": result.times_s.get("solve"),
+        "unmet_units": float(result.demand["unmet_units"].sum()) if result.has_plan else None,
+        "message": result.message,
+        "result_dir": str(folder),
+        "text": format_summary(result),
+    }
+
+
+def solve_command(args: argparse.Namespace) -> int:
+    files = instance_files(args.paths)
+    if not files:
+        print("dcopt solve: no instance files found in " + " ".join(args.paths), file=sys.stderr)
+        return EXIT_INVALID
+    threads = args.threads if args.threads is not None else (1 if args.jobs > 1 else None)
+    options = (args.out, args.time_limit, args.gap, threads)
+    rows: list[dict] = []
+
+    def show(row: dict) -> None:
+        stream = sys.stderr if row["status"] in ("invalid", "error") else sys.stdout
+        if args.quiet or row["status"] in ("invalid", "error"):
+            cost = row.get("net_present_cost_usd")
+            detail = f"${cost / 1e9:,.2f}B" if cost is not None else row.get("message", "")
+            print(f"{row['file']}: {row['status']} {detail}", file=stream, flush=True)
+        else:
+            print(row["text"] + "\n", file=stream, flush=True)
+
+    if args.jobs <= 1:
+        for path in files:
+            rows.append(solve_file(path, *options))
+            show(rows[-1])
+    else:
+        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+            futures = [(path, pool.submit(solve_file, path, *options)) for path in files]
+            for path, future in futures:
+                try:
+                    rows.append(future.result())
+                except BrokenProcessPool as exc:  # a worker died (out of memory, a crash in the solver)
+                    rows.append({"file": str(path), "instance": path.stem, "status": "error",
+                                 "message": f"{path}: the worker process died: {exc}", "text": ""})
+                show(rows[-1])
+
+    table = pd.DataFrame([{k: v for k, v in row.items() if k != "text"} for row in rows])
+    write_atomic(args.out / "summary.csv", table.to_csv(index=False))
+    print(f"Summary of {len(rows)} instance(s) written to {args.out / 'summary.csv'}")
+    if any(row["status"] == "invalid" for row in rows):
+        return EXIT_INVALID
+    if any(row["status"] not in PLAN_STATUSES for row in rows):
+        return EXIT_SOLVE_FAILED
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "validate":
+        return validate_command(args.paths)
+    if args.jobs < 1:
+        print("dcopt solve: -j must be at least 1", file=sys.stderr)
+        return EXIT_INVALID
+    return solve_command(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""Hyperscaler contracts: take-or-pay terms, the provider ramp, integral blocks and the horizon end.
+
+Every optimum below is worked out by hand from the tiny base instance of ``conftest.py``: 12 monthly periods in
+2026, no discounting, 1 MW of gen1 serves 1,000 compute units, unmet demand costs $10,000 per unit-month, so one
+MW of demand left unmet for one month costs 1,000 x $10,000 = $10M.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import make_instance, plan_of, solve_optimal
+
+MONTHS = 12
+UNMET_PER_MW_MONTH = 1_000 * 10_000  # $10M: one MW of demand unmet for one month
+
+
+def contract(**fields) -> dict:
+    """A gen1 contract of 100 MW blocks, available 100 MW all year, $1M per MW-month, 1-month term."""
+    spec = {"hardware": "gen1", "ramp_mw": {"2026-01": 100}, "block_mw": 100, "min_term_months": 1,
+            "price_usd_per_mw_month": 1_000_000}
+    return {"cloud": spec | fields}
+
+
+def training(series: dict[str, float]) -> dict:
+    return {"training": {"series_units": series}}
+
+
+def category(result, name: str) -> float:
+    costs = result.costs
+    return float(costs.loc[costs["category"] == name, "discounted_usd"].sum())
+
+
+def test_take_or_pay_charges_the_whole_term():
+    """Demand of 100 MW (100,000 units) in January and February only; a block has a 6-month term.
+
+    Options: one block committed in 2026-01 (the only month covering January) is paid for 6 months:
+    6 x 100 MW x $1M = $600M; leaving both months unmet costs 2 x 100 MW x $10M = $2,000M.
+    Optimum: commit 1 block in 2026-01, held 2026-01..2026-06 although demand stops in March; cost $600M.
+    """
+    inst = make_instance(demand=training({"2026-01": 100_000, "2026-03": 0}),
+                         hyperscaler_contracts=contract(min_term_months=6))
+    result = solve_optimal(inst)
+    assert plan_of(result, "cloud", "new_units") == [1] + [0] * 11
+    assert plan_of(result, "cloud", "mw_online") == [100] * 6 + [0] * 6
+    assert result.objective_usd == pytest.approx(600e6, rel=1e-9)
+    assert category(result, "contracts") == pytest.approx(600e6, rel=1e-9)
+    assert category(result, "unmet_demand") == pytest.approx(0, abs=1e-3)
+
+
+def test_take_or_pay_loses_to_the_penalty_when_the_term_is_dear():
+    """As above at $4M per MW-month: the block would cost 6 x 100 x $4M = $2,400M > $2,000M of unmet demand.
+
+    Optimum: no block; both months unmet, cost 2 x 100 MW x $10M = $2,000M.
+    """
+    inst = make_instance(demand=training({"2026-01": 100_000, "2026-03": 0}),
+                         hyperscaler_contracts=contract(min_term_months=6, price_usd_per_mw_month=4_000_000))
+    result = solve_optimal(inst)
+    assert plan_of(result, "cloud", "new_units") == [0] * 12
+    assert result.objective_usd == pytest.approx(2_000e6, rel=1e-9)
+    assert category(result, "unmet_demand") == pytest.approx(2_000e6, rel=1e-9)
+
+
+def test_provider_ramp_caps_the_blocks_held():
+    """Demand of 300 MW all year; the provider offers 100 MW from 2026-01 and 300 MW from 2026-07; blocks of
+    100 MW at $1M per MW-month, 4-month term.
+
+    Each block saves $10M - $1M per MW-month, so as many blocks are held as the ramp allows: 1 block in
+    January-June, 3 in July-December. With a 4-month term the commitments follow from
+    commit[t] = held[t] - held[t-1] + commit[t-4]: 1 in 2026-01, 1 in 2026-05 (renewal), 2 in 2026-07,
+    1 in 2026-09 (renewal of May's), 2 in 2026-11 (renewal of July's; their payments after December are not
+    charged).
+    Cost: blocks (6 x 100 + 6 x 300) MW-months x $1M = $2,400M, unmet 6 months x 200 MW x $10M = $12,000M;
+    total $14,400M.
+    """
+    inst = make_instance(demand=training({"2026-01": 300_000}),
+                         hyperscaler_contracts=contract(ramp_mw={"2026-01": 100, "2026-07": 300},
+                                                        min_term_months=4))
+    result = solve_optimal(inst)
+    assert plan_of(result, "cloud", "mw_online") == [100] * 6 + [300] * 6
+    assert plan_of(result, "cloud", "new_units") == [1, 0, 0, 0, 1, 0, 2, 0, 1, 0, 2, 0]
+    assert result.objective_usd == pytest.approx(14_400e6, rel=1e-9)
+    assert category(result, "contracts") == pytest.approx(2_400e6, rel=1e-9)
+    assert category(result, "unmet_demand") == pytest.approx(12_000e6, rel=1e-9)
+    unmet = result.demand.loc[result.demand["workload"] == "training", "unmet_units"].tolist()
+    assert unmet == [200_000] * 6 + [0] * 6
+
+
+@pytest.mark.parametrize(
+    ("price", "blocks", "total"),
+    [
+        # Second block: 100 MW x $4M = $400M a month, less than the $500M a month of 50 MW unmet.
+        # Total 12 x 200 MW x $4M = $9,600M (1 block + unmet would be $4,800M + $6,000M = $10,800M).
+        (4_000_000, 2, 9_600e6),
+        # At $6M the second block costs $600M a month > $500M: 1 block + 50 MW unmet,
+        # 12 x 100 MW x $6M + 12 x 50 MW x $10M = $7,200M + $6,000M = $13,200M
+        # (2 blocks: $14,400M; no block: 12 x 150 x $10M = $18,000M).
+        (6_000_000, 1, 13_200e6),
+    ],
+)
+def test_blocks_are_integral(price, blocks, total):
+    """Demand of 150 MW all year, blocks of 100 MW with a 12-month term: 1.5 blocks cannot be bought."""
+    inst = make_instance(demand=training({"2026-01": 150_000}),
+                         hyperscaler_contracts=contract(ramp_mw={"2026-01": 300}, min_term_months=12,
+                                                        price_usd_per_mw_month=price))
+    result = solve_optimal(inst)
+    assert plan_of(result, "cloud", "new_units") == [blocks] + [0] * 11
+    assert plan_of(result, "cloud", "mw_online") == [100 * blocks] * 12
+    assert result.objective_usd == pytest.approx(total, rel=1e-9)
+    unmet = result.demand.loc[result.demand["workload"] == "training", "unmet_units"].tolist()
+    assert unmet == [max(0, 150_000 - 100_000 * blocks)] * 12
+
+
+def test_payments_after_the_horizon_end_are_not_charged():
+    """Demand of 100 MW in November and December only; a block has a 12-month term at $1M per MW-month.
+
+    A block committed in month t (0-based) must cover months 10 and 11, so t <= 10; it is charged for the months
+    t..11 inside the horizon only, i.e. (12 - t) x $100M, least at t = 10: 2 x $100M = $200M (vs $2,000M unmet).
+    Optimum: commit 1 block in 2026-11, held through the horizon end; cost $200M.
+    """
+    inst = make_instance(demand=training({"2026-01": 0, "2026-11": 100_000}),
+                         hyperscaler_contracts=contract(min_term_months=12))
+    result = solve_optimal(inst)
+    assert plan_of(result, "cloud", "new_units") == [0] * 10 + [1, 0]
+    assert plan_of(result, "cloud", "mw_online") == [0] * 10 + [100, 100]
+    assert result.objective_usd == pytest.approx(200e6, rel=1e-9)
+    assert category(result, "contracts") == pytest.approx(200e6, rel=1e-9)

@@ -20,15 +20,15 @@ import pandas as pd
 from pyomo.environ import Constraint, NonNegativeIntegers, NonNegativeReals, Var
 
 from models.parts import COMPUTE, MONEY, CapacitySlice, Parts, Report, plan_frame, runs, series
-from solver.schema import month_index
-from solver.timegrid import HOURS_PER_MONTH
+from solver.schema import Instance, month_index
+from solver.timegrid import HOURS_PER_MONTH, TimeGrid
 
 
-def current_generation(parts: Parts) -> list[str | None]:
+def current_generation(instance: Instance, grid: TimeGrid) -> list[str | None]:
     """The most efficient hardware generation available at each period's first month (None before any)."""
     out: list[str | None] = []
-    hardware = parts.instance.hardware
-    for month in parts.grid.first_month:
+    hardware = instance.hardware
+    for month in grid.first_month:
         available = [g for g, spec in hardware.items() if month_index(spec.available_from) <= month]
         out.append(max(available, key=lambda g: hardware[g].compute_units_per_mw) if available else None)
     return out
@@ -43,7 +43,7 @@ def build_arrays(parts: Parts, site_name: str) -> dict:
     periods = np.arange(T)
     lead = grid.periods_for_months(site.lead_time_months)
     life = max(1, grid.periods_for_months(costs.gpu_life_years * 12))
-    generation = current_generation(parts)
+    generation = current_generation(inst, grid)
     online = periods + lead
     has_hardware = np.array([o < T and generation[o] is not None for o in online])
     power_from = grid.first_period_from(site.power_available)
@@ -73,13 +73,12 @@ def salvage_per_module(parts: Parts, site_name: str, d: dict, decided: int) -> f
     grid = parts.grid
     costs = parts.instance.terrestrial.build_costs
     T = grid.n_periods
-    years_per_period = grid.months_per_period / 12
     online = decided + d["lead"]
-    facility_age = (T - online) * years_per_period
-    value = d["facility"][decided] * max(0.0, 1 - facility_age / costs.facility_life_years)
+    facility_age_years = (T - online) * grid.months_per_period / 12
+    value = d["facility"][decided] * max(0.0, 1 - facility_age_years / costs.facility_life_years)
+    # GPUs and other IT depreciate over the refresh interval in whole periods, the same life the refresh uses.
     last_purchase = ([online, *refresh_periods(online, d["life"], T)])[-1]
-    it_age = (T - last_purchase) * years_per_period
-    value += (d["gpus"][last_purchase] + d["other_it"][last_purchase]) * max(0.0, 1 - it_age / costs.gpu_life_years)
+    value += (d["gpus"][last_purchase] + d["other_it"][last_purchase]) * max(0.0, 1 - (T - last_purchase) / d["life"])
     return value
 
 
@@ -91,6 +90,8 @@ def add(m, parts: Parts) -> None:
     data = {s: build_arrays(parts, s) for s in sites}
     T = range(grid.n_periods)
     generations = sorted({g for g in data[sites[0]]["generation"] if g is not None})
+    if not generations:
+        return  # no hardware generation is out in any period: nothing can be built
 
     m.build_modules = Var(sites, T, domain=NonNegativeIntegers,
                           bounds=lambda m, s, t: (0, data[s]["max_modules"] if data[s]["can_build"][t] else 0))
@@ -138,7 +139,7 @@ def add(m, parts: Parts) -> None:
         def national_cap(m, year):
             in_year = [t for t in T if grid.year[t] == year]
             new_mw = sum(inst.terrestrial.sites[s].module_mw * modules_online_at(s, t) for s in sites for t in in_year)
-            if isinstance(new_mw, int):
+            if isinstance(new_mw, int | float):  # no module can come online this year
                 return Constraint.Skip
             return new_mw <= cap_by_period[in_year[0]]
 

@@ -8,18 +8,24 @@ from solver.schema import Instance, WorkloadDemand
 from solver.timegrid import TimeGrid
 
 
-def workload_demand_units(grid: TimeGrid, spec: WorkloadDemand) -> np.ndarray:
-    """Demand at each period's first month. A growth law grows by ``annual_growth_factor`` a year; with a
-    saturation level it follows the logistic curve through the start level with that initial growth rate."""
+def monthly_demand_units(grid: TimeGrid, spec: WorkloadDemand) -> np.ndarray:
+    """Demand in each month of the horizon. A growth law grows by ``annual_growth_factor`` a year; with a
+    saturation level K it follows the logistic curve K s g^y / (K + s (g^y - 1)) through the start level s, which
+    grows by nearly g a year while far below K."""
+    months = grid.start_month + np.arange(grid.n_periods * grid.months_per_period)
     if spec.series_units is not None:
-        return grid.month_series(spec.series_units)
+        return TimeGrid.step_series(spec.series_units, months)
     law = spec.growth_law
-    years = (grid.first_month - grid.start_month) / 12.0
-    growth = law.annual_growth_factor ** years
+    growth = law.annual_growth_factor ** ((months - grid.start_month) / 12.0)
     if law.saturation_units is None or law.start_units == 0:
         return law.start_units * growth
     cap = law.saturation_units
     return cap * law.start_units * growth / (cap + law.start_units * (growth - 1.0))
+
+
+def workload_demand_units(grid: TimeGrid, spec: WorkloadDemand) -> np.ndarray:
+    """Demand per period: the mean over the period's months (so quarters and years do not understate growth)."""
+    return monthly_demand_units(grid, spec).reshape(grid.n_periods, grid.months_per_period).mean(axis=1)
 
 
 def demand_units(instance: Instance, grid: TimeGrid) -> dict[str, np.ndarray]:

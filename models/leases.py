@@ -1,6 +1,7 @@
 """Fixed-block leases (Colossus 1): one indivisible block, signed at most once, notice given at most once.
 
-Variables, per lease ``l`` and period ``t`` (window ``a..e``: the periods fully inside available_from..end):
+Variables, per lease ``l`` and period ``t`` (window ``a..e``: the periods fully inside available_from..end; ``e``
+may lie after the horizon, whose payments are then not charged, as for contracts):
   ``lease_sign[l,t]``    binary, signed at ``t`` (only where the minimum term fits before ``e``);
   ``lease_notice[l,t]``  binary, notice given at ``t``: capacity and fee stop at ``t + notice`` (only where that
                          is before the natural end);
@@ -42,7 +43,8 @@ def lease_arrays(parts: Parts, name: str) -> dict:
         "fee": lease.fee_usd_per_month * L / MONEY,
         "discount": discount,
         "can_sign": (periods >= first) & (periods + term - 1 <= last),
-        "can_notice": (periods >= first) & (periods + notice <= last) & (periods + notice - term >= first),
+        # Notice only where it ends the block before its natural end and inside the horizon.
+        "can_notice": (periods >= first) & (periods + notice <= min(last, T - 1)) & (periods + notice - term >= first),
         "in_window": (periods >= first) & (periods <= last),
     }
 

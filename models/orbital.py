@@ -6,9 +6,11 @@ Variables, per satellite class ``k``, launch vehicle ``v`` and period ``t``:
   ``orbit_fleet[k,t]``    satellites online, counted at their decayed output (degradation and GPU failures shrink
                           a cohort by ``rho`` per period). State, with ``life`` periods to retirement:
                           fleet[t] = rho fleet[t-1] + launch[t] - rho^life launch[t-life];
-  ``orbit_flights[v,t]``  integer flights at ``t``, at most the vehicle's cadence cap.
-Constraints: the mass of the satellites launched on ``v`` fits in its flights (``mass <= payload x flights``);
-the inference share orbit may serve is enforced in the core demand balance (pool ``orbit``).
+  ``orbit_flights[k,t]``  integer flights carrying class ``k`` at ``t`` (a flight carries one class, so a
+                          satellite is never split across flights).
+Constraints: ``orbit_payload``: launch[k,t] <= floor(payload / mass_k) x flights[k,t]; ``orbit_cadence``: the
+flights of all classes on vehicle ``v`` at most its cap per period. The inference share orbit may serve is
+enforced in the core demand balance (pool ``orbit``).
 Costs: launch (price per kg x mass), satellite hardware and GPUs at launch, opex on the kW online; salvage
 at the horizon end, straight line over the life, of all three capital costs.
 """
@@ -70,16 +72,17 @@ def add(m, parts: Parts) -> None:
     max_flights = {v: np.floor(grid.year_schedule(orbital.launch_vehicles[v].flights_per_month)
                                * grid.months_per_period + 1e-9) for v in vehicles}
 
-    def max_launch(m, k, t):
-        sat = orbital.satellite_classes[k]
-        if t < data[k]["first"]:
-            return (0, 0)
-        per_flight = math.floor(orbital.launch_vehicles[sat.launch_vehicle].payload_t * 1000 / sat.mass_kg)
-        return (0, per_flight * max_flights[sat.launch_vehicle][t])
+    vehicle_of = {k: orbital.satellite_classes[k].launch_vehicle for k in classes}
+    per_flight = {k: math.floor(orbital.launch_vehicles[vehicle_of[k]].payload_t * 1000
+                                / orbital.satellite_classes[k].mass_kg) for k in classes}
 
-    m.orbit_launch = Var(classes, T, domain=NonNegativeIntegers, bounds=max_launch)
+    def max_flights_of_class(m, k, t):
+        return (0, max_flights[vehicle_of[k]][t] if t >= data[k]["first"] else 0)
+
+    m.orbit_flights = Var(classes, T, domain=NonNegativeIntegers, bounds=max_flights_of_class)
+    m.orbit_launch = Var(classes, T, domain=NonNegativeIntegers,
+                         bounds=lambda m, k, t: (0, per_flight[k] * max_flights_of_class(m, k, t)[1]))
     m.orbit_fleet = Var(classes, T, domain=NonNegativeReals)
-    m.orbit_flights = Var(vehicles, T, domain=NonNegativeIntegers, bounds=lambda m, v, t: (0, max_flights[v][t]))
 
     def fleet_state(m, k, t):
         d = data[k]
@@ -87,13 +90,13 @@ def add(m, parts: Parts) -> None:
         retired = d["rho"] ** d["life"] * m.orbit_launch[k, t - d["life"]] if t >= d["life"] else 0
         return m.orbit_fleet[k, t] == previous + m.orbit_launch[k, t] - retired
 
-    def payload(m, v, t):
-        on_vehicle = [k for k in classes if orbital.satellite_classes[k].launch_vehicle == v]
-        mass_t = sum(orbital.satellite_classes[k].mass_kg / 1000 * m.orbit_launch[k, t] for k in on_vehicle)
-        return mass_t <= orbital.launch_vehicles[v].payload_t * m.orbit_flights[v, t]
+    def cadence(m, v, t):
+        return sum(m.orbit_flights[k, t] for k in classes if vehicle_of[k] == v) <= max_flights[v][t]
 
     m.orbit_fleet_state = Constraint(classes, T, rule=fleet_state)
-    m.orbit_payload = Constraint(vehicles, T, rule=payload)
+    m.orbit_payload = Constraint(classes, T, rule=lambda m, k, t: m.orbit_launch[k, t]
+                                 <= per_flight[k] * m.orbit_flights[k, t])
+    m.orbit_cadence = Constraint(vehicles, T, rule=cadence)
 
     T_end = grid.n_periods
     for k in classes:
@@ -119,6 +122,7 @@ def add(m, parts: Parts) -> None:
 
     def report(m) -> Report:
         frames, binding = [], []
+        flights_needed = {v: np.zeros(grid.n_periods) for v in vehicles}
         for k in classes:
             sat = orbital.satellite_classes[k]
             fleet = series(m.orbit_fleet, k, n=grid.n_periods).round(6)
@@ -129,9 +133,10 @@ def add(m, parts: Parts) -> None:
                 compute_online_units=mw * inst.hardware[sat.hardware].compute_units_per_mw * sat.sunlight_share,
                 new_units=launched, new_mw=launched * sat.compute_kw / 1000,
             ))
+            # Read the cadence from the launches: flights carry no cost, so their count in empty months is arbitrary.
+            flights_needed[vehicle_of[k]] += np.ceil(launched / per_flight[k] - 1e-9)
         for v in vehicles:
-            flights = series(m.orbit_flights, v, n=grid.n_periods).round(6)
-            full = [t for t in T if max_flights[v][t] > 0 and flights[t] >= max_flights[v][t] - 1e-6]
+            full = [t for t in T if max_flights[v][t] > 0 and flights_needed[v][t] >= max_flights[v][t]]
             if full:
                 binding.append({"family": "launch cadence", "name": v, "periods": runs(full, grid.labels)})
         return Report(plan=pd.concat(frames, ignore_index=True), binding=binding)

@@ -1,11 +1,12 @@
-"""Independent recomputation of the cost of a plan, from its decisions and the instance data, with numpy.
+"""Independent recomputation of a plan from its decisions and the instance data, with numpy.
 
 The audit reads only the *decisions* of a solved model (blocks committed, leases signed and noticed, modules
-built, satellites launched, MW resold, demand unmet) and rebuilds everything else by simulation: blocks held,
-leases on, MW online per site and generation, fleets with decay and retirement, and every cost category. It
-shares with the model only the evaluation of the instance's schedules on the periods (prices by year, ramps,
-the launch-price curve, the newest hardware generation), not any Pyomo expression. Its total must equal the
-solver's objective; the solve reports the relative difference.
+built, satellites launched, MW resold, compute served, demand unmet) and rebuilds everything else by simulation:
+blocks held, leases on, MW online per site and hardware generation, fleets with decay and retirement, the compute
+each pool holds, and every cost category. It shares with the model only the evaluation of the instance's data on
+the periods (year schedules, the launch-price curve, the demand curve, which generation is newest), not any
+Pyomo expression or state. The solve compares its total with the objective, and checks that demand is served or
+reported unmet and that no pool serves more compute than it holds.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from collections import defaultdict
 import numpy as np
 from pyomo.environ import value
 
+from models.builds import current_generation
+from models.demand import demand_units
 from models.orbital import launch_price_usd_per_kg
-from models.parts import COMPUTE, COST_CATEGORIES, Parts, series
+from models.parts import COMPUTE, COST_CATEGORIES, POOLS, WORKLOADS, Parts, series
 from solver.schema import Instance
 from solver.timegrid import HOURS_PER_MONTH, TimeGrid
 
@@ -37,22 +40,30 @@ def decisions(m, instance: Instance, n: int) -> dict:
             out["launch"][k] = np.round(series(m.orbit_launch, k, n=n))
     slices = sorted({i for i, _ in m.resale_mw}) if hasattr(m, "resale_mw") else []
     out["resale_mw"] = np.array([[value(m.resale_mw[i, t]) for t in range(n)] for i in slices]).reshape(-1, n)
-    out["unmet"] = {w: series(m.unmet, w, n=n) * COMPUTE for w in ("training", "inference")}
+    out["unmet"] = {w: series(m.unmet, w, n=n) * COMPUTE for w in WORKLOADS}
+    out["served"] = {(p, w): series(m.served, p, w, n=n) * COMPUTE if (p, w, 0) in m.served else np.zeros(n)
+                     for p in POOLS for w in WORKLOADS}
     return out
 
 
-def recompute_costs(instance: Instance, d: dict) -> dict[str, np.ndarray]:
-    """Nominal USD per category and period (salvage: a value at the horizon end, stored in the last period)."""
+def simulate(instance: Instance, d: dict) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Costs in nominal USD per category and period (salvage: a value at the horizon end, stored in the last
+    period), and the compute units each pool holds per period before resale."""
     grid = TimeGrid(instance.horizon)
     n, L = grid.n_periods, grid.months_per_period
     years_per_period = L / 12
     cost: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(n))
+    compute = {p: np.zeros(n) for p in POOLS}
     t_idx = np.arange(n)
+
+    def per_mw(hardware: str) -> float:
+        return instance.hardware[hardware].compute_units_per_mw
 
     for c, spec in instance.hyperscaler_contracts.items():
         term = max(1, grid.periods_for_months(spec.min_term_months))
         held = np.array([d["commit"][c][max(0, t - term + 1): t + 1].sum() for t in t_idx])
         cost["contracts"] += held * spec.block_mw * spec.price_usd_per_mw_month * L
+        compute["ground"] += held * spec.block_mw * per_mw(spec.hardware)
 
     for name, lease in instance.fixed_block_leases.items():
         last = grid.last_period_until(lease.end)
@@ -64,8 +75,10 @@ def recompute_costs(instance: Instance, d: dict) -> dict[str, np.ndarray]:
                 stop = min(stop, k + notice_p)
             on[s:stop] = 1.0
             for month, share in enumerate(lease.ramp_in_fee_share):
-                cost["leases"][s + month // L] -= lease.fee_usd_per_month * (1 - share)
+                if s + month // L < n:  # fees after the horizon are not charged
+                    cost["leases"][s + month // L] -= lease.fee_usd_per_month * (1 - share)
         cost["leases"] += on * lease.fee_usd_per_month * L
+        compute["ground"] += on * lease.size_mw * per_mw(lease.hardware)
 
     if instance.terrestrial is not None:
         bc = instance.terrestrial.build_costs
@@ -73,6 +86,7 @@ def recompute_costs(instance: Instance, d: dict) -> dict[str, np.ndarray]:
         gpus = grid.year_schedule(bc.gpus_usd_per_mw)
         other = grid.year_schedule(bc.other_it_usd_per_mw)
         life = max(1, grid.periods_for_months(bc.gpu_life_years * 12))
+        newest = current_generation(instance, grid)
         for s, site in instance.terrestrial.sites.items():
             lead = grid.periods_for_months(site.lead_time_months)
             mw_online = np.zeros(n)
@@ -86,12 +100,13 @@ def recompute_costs(instance: Instance, d: dict) -> dict[str, np.ndarray]:
                 purchases = list(range(online, n, life))
                 for r in purchases[1:]:
                     cost["build_refresh"][r] += (gpus[r] + other[r]) * mw
+                for r in purchases:  # each purchase runs the newest generation until the next one
+                    compute["ground"][r: r + life] += mw * per_mw(newest[r])
                 facility_age = (n - online) * years_per_period
-                it_age = (n - purchases[-1]) * years_per_period
                 cost["salvage"][-1] -= (facility[b] * site.facility_cost_multiplier * mw
                                         * max(0.0, 1 - facility_age / bc.facility_life_years)
                                         + (gpus[purchases[-1]] + other[purchases[-1]]) * mw
-                                        * max(0.0, 1 - it_age / bc.gpu_life_years))
+                                        * max(0.0, 1 - (n - purchases[-1]) / life))
             cost["energy"] += mw_online * site.pue * HOURS_PER_MONTH * 1000 * site.electricity_usd_per_kwh * L
             cost["opex"] += mw_online * site.fixed_opex_usd_per_mw_month * L
 
@@ -106,7 +121,7 @@ def recompute_costs(instance: Instance, d: dict) -> dict[str, np.ndarray]:
             for tau in np.flatnonzero(d["launch"][k] > 0.5):
                 count = d["launch"][k][tau]
                 alive = (t_idx >= tau) & (t_idx < tau + life)
-                fleet += np.where(alive, count * survive ** (t_idx - tau), 0.0)
+                fleet += np.where(alive, count * survive ** np.maximum(t_idx - tau, 0), 0.0)
                 capital = {"launch": price[tau] * sat.mass_kg * count,
                            "satellite_hardware": sat.hardware_usd_per_w * sat.compute_kw * 1000 * count,
                            "satellite_gpus": sat.gpus_usd_per_w * sat.compute_kw * 1000 * count}
@@ -114,13 +129,14 @@ def recompute_costs(instance: Instance, d: dict) -> dict[str, np.ndarray]:
                     cost[category][tau] += amount
                 cost["salvage"][-1] -= sum(capital.values()) * max(0.0, 1 - (n - tau) / life)
             cost["opex"] += fleet * sat.compute_kw * sat.opex_usd_per_kw_month * L
+            compute["orbit"] += fleet * sat.compute_kw / 1000 * per_mw(sat.hardware) * sat.sunlight_share
 
     if instance.resale is not None:
         cost["resale_revenue"] -= d["resale_mw"].sum(axis=0) * instance.resale.price_usd_per_mw_month * L
 
-    for w in ("training", "inference"):
+    for w in WORKLOADS:
         cost["unmet_demand"] += d["unmet"][w] * getattr(instance.demand, w).unmet_penalty_usd_per_unit_month * L
-    return {c: cost[c] for c in COST_CATEGORIES if c in cost}
+    return {c: cost[c] for c in COST_CATEGORIES if c in cost}, compute
 
 
 def net_present_cost(instance: Instance, cost: dict[str, np.ndarray]) -> float:
@@ -135,15 +151,33 @@ def net_present_cost(instance: Instance, cost: dict[str, np.ndarray]) -> float:
 
 
 def audit(m, parts: Parts, objective_usd: float) -> dict:
-    """Recompute the plan's cost and compare it with the solver's objective."""
-    instance = parts.instance
-    costs = recompute_costs(instance, decisions(m, instance, parts.grid.n_periods))
+    """Recompute the plan's cost and compare it with the solver's objective; check demand and capacity.
+
+    ``demand_mismatch`` is the largest |demand - served - unmet| and ``capacity_excess`` the largest compute a pool
+    serves beyond what it holds less what it resold, both relative to the largest demand."""
+    instance, grid = parts.instance, parts.grid
+    d = decisions(m, instance, grid.n_periods)
+    costs, compute = simulate(instance, d)
     recomputed = net_present_cost(instance, costs)
     scale = max(1.0, abs(objective_usd), abs(recomputed))
+
+    demand = demand_units(instance, grid)
+    demand_scale = max(1.0, *(float(v.max()) for v in demand.values()))
+    mismatch = max(float(np.abs(demand[w] - d["unmet"][w] - sum(d["served"][(p, w)] for p in POOLS)).max())
+                   for w in WORKLOADS)
+    excess = 0.0
+    for p in POOLS:
+        resold = sum((d["resale_mw"][i] * piece.compute_per_mw * COMPUTE
+                      for i, piece in enumerate(parts.slices) if piece.pool == p and len(d["resale_mw"])),
+                     np.zeros(grid.n_periods))
+        served = sum(d["served"][(p, w)] for w in WORKLOADS)
+        excess = max(excess, float((served - (compute[p] - resold)).max()))
     return {
         "objective_usd": objective_usd,
         "recomputed_usd": recomputed,
         "relative_difference": abs(objective_usd - recomputed) / scale,
+        "demand_mismatch": mismatch / demand_scale,
+        "capacity_excess": max(0.0, excess) / demand_scale,
         "costs": costs,
     }
 

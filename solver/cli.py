@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from solver.instance import InstanceError, instance_files, load_instance
-from solver.results import write_atomic, format_summary
+from solver.results import format_summary, write_atomic
 from solver.solve import solve
 
 EXIT_OK, EXIT_SOLVE_FAILED, EXIT_INVALID = 0, 1, 2

@@ -72,10 +72,8 @@ def format_validation_error(error: ValidationError, source: str) -> str:
         message = "unknown field" + (f" (did you mean {guess[0]!r}?)" if guess else "")
     else:
         message = first["msg"].removeprefix("Value error, ")
-    if first["loc"]:
-        detail = f"{source}: {path}: {message}"
-    else:  # cross-field checks name their own paths
-        detail = f"{source}: {message}"
+    # Cross-field checks (no location) name their own paths.
+    detail = f"{source}: {path}: {message}" if first["loc"] else f"{source}: {message}"
     if first["type"] not in ("value_error", "missing", "extra_forbidden") and not isinstance(given, dict | list):
         detail += f" (got {given!r})"
     others = len({_field_path(e["loc"]) for e in errors}) - 1

@@ -175,7 +175,7 @@ def format_summary(result: Result) -> str:
         if abs(amount) > 5e-4:
             lines.append(f"  {category:<20}{amount:>10,.2f}")
 
-    lines.append("\nMW online in December of each year, by source (resold MW in brackets):")
+    lines.append("\nMW online in the last period of each year, by source (resold MW in brackets):")
     last_of_year = result.plan.groupby("year")["period"].transform("max") == result.plan["period"]
     table = result.plan[last_of_year]
     pivot = table.pivot_table(index="source", columns="year", values="mw_online", aggfunc="sum", sort=False)

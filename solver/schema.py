@@ -169,7 +169,8 @@ class FixedBlockLease(Strict):
         description="share of the full fee paid in each of the first months after signing (the ramp-in discount)",
     )
     available_from: Month = Field(description="first month the block can be signed and used")
-    end: Month = Field(description="last month of the lease; it ends then unless notice ends it earlier")
+    end: Month = Field(description="last month of the lease (may lie after the horizon); it ends then unless "
+                       "notice ends it earlier")
     min_term_months: Annotated[int, Field(ge=1, le=240)] = Field(
         description="months the block is held at least once signed"
     )
@@ -364,7 +365,6 @@ class Instance(Strict):
         for name, lease in self.fixed_block_leases.items():
             check_hardware(f"fixed_block_leases.{name}.hardware", lease.hardware)
             check_month(f"fixed_block_leases.{name}.available_from", lease.available_from)
-            check_month(f"fixed_block_leases.{name}.end", lease.end)
         if self.terrestrial is not None:
             costs = self.terrestrial.build_costs
             for field in ("facility_usd_per_mw", "gpus_usd_per_mw", "other_it_usd_per_mw"):

@@ -80,9 +80,10 @@ class TimeGrid:
         return max(0, math.ceil(offset / self.months_per_period - 1e-9))
 
     def last_period_until(self, month: str) -> int:
-        """Last period that ends at or before the end of ``month`` (things that end round down; may be -1)."""
+        """Last period that ends at or before the end of ``month`` (things that end round down). May be -1, or
+        ``n_periods`` or more for a month after the horizon end."""
         offset = month_index(month) - self.start_month + 1
-        return min(self.n_periods, offset // self.months_per_period) - 1
+        return offset // self.months_per_period - 1
 
     def period_of(self, month: str) -> int:
         """The period containing ``month``."""
@@ -98,10 +99,15 @@ class TimeGrid:
         values = np.array([schedule[int(y)] for y in years], dtype=float)
         return np.interp(self.year.astype(float), years, values)
 
-    def month_series(self, series: dict[str, float], before_first: float = 0.0) -> np.ndarray:
+    def month_series(self, series: dict[str, float]) -> np.ndarray:
         """A :data:`~solver.schema.MonthSeries` on the periods: the value in force at each period's first month."""
+        return self.step_series(series, self.first_month)
+
+    @staticmethod
+    def step_series(series: dict[str, float], months: np.ndarray) -> np.ndarray:
+        """The value of a month series in force at each of ``months`` (absolute month indices); 0 before the first."""
         keys = sorted(series, key=month_index)
         starts = np.array([month_index(k) for k in keys])
         values = np.array([series[k] for k in keys], dtype=float)
-        pos = np.searchsorted(starts, self.first_month, side="right") - 1
-        return np.where(pos >= 0, values[np.clip(pos, 0, None)], before_first)
+        pos = np.searchsorted(starts, months, side="right") - 1
+        return np.where(pos >= 0, values[np.clip(pos, 0, None)], 0.0)

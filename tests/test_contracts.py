@@ -8,7 +8,6 @@ MW of demand left unmet for one month costs 1,000 x $10,000 = $10M.
 from __future__ import annotations
 
 import pytest
-
 from conftest import make_instance, plan_of, solve_optimal
 
 MONTHS = 12

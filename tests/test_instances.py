@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import INSTANCES
+
 from solver import load_instance, solve
 from solver.instance import instance_files
 

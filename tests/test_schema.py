@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import BASE, INSTANCES, deep_merge, make_instance
+
 from solver import InstanceError, load_instance, parse_instance, with_changes
 
 SMALL = (INSTANCES / "small.yaml").read_text()
@@ -47,7 +47,8 @@ def load_text(tmp_path, text: str, name: str = "case.yaml"):
         ("grid_power_mw: 250 ", "grid_power_mw: 50 ",
          "terrestrial.sites.plain: grid_power_mw (50.0) is below one module at the meter"),
         # cross-field: a notice period longer than the minimum term
-        ("notice_months: 3 ", "notice_months: 9 ", "fixed_block_leases.colossus: notice_months (9) exceeds min_term_months (6)"),
+        ("notice_months: 3 ", "notice_months: 9 ",
+         "fixed_block_leases.colossus: notice_months (9) exceeds min_term_months (6)"),
         # cross-field: unknown hardware generation
         ("    hardware: gb200\n    ramp_mw", "    hardware: b300\n    ramp_mw",
          "hyperscaler_contracts.cloud.hardware: unknown hardware 'b300'"),

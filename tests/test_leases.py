@@ -1,0 +1,172 @@
+"""Fixed-block leases: the availability window, one signing, ramp-in fees, notice, minimum term, schema checks.
+
+Every optimum below is worked out by hand from the tiny base instance of ``conftest.py`` (12 monthly periods in
+2026, no discounting, 1 MW of gen1 = 1,000 compute units, unmet demand $10,000 per unit-month). The lease is a
+100 MW block at $100M a month, so a month of the block ($100M) is always cheaper than a month of its 100 MW of
+demand left unmet (100,000 units x $10,000 = $1,000M).
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import make_instance, plan_of, solve_optimal
+
+from solver import InstanceError
+
+FEE = 100e6  # $ per month for the 100 MW block
+UNMET_100_MW_MONTH = 100_000 * 10_000  # $1,000M: the block's 100 MW of demand unmet for one month
+
+
+def lease(**fields) -> dict:
+    """A 100 MW gen1 block at $100M a month, available all of 2026, 1-month term, 1-month notice."""
+    spec = {"hardware": "gen1", "size_mw": 100, "fee_usd_per_month": FEE, "available_from": "2026-01",
+            "end": "2026-12", "min_term_months": 1, "notice_months": 1}
+    return {"colossus": spec | fields}
+
+
+def training(series: dict[str, float]) -> dict:
+    return {"training": {"series_units": series}}
+
+
+def category(result, name: str) -> float:
+    costs = result.costs
+    return float(costs.loc[costs["category"] == name, "discounted_usd"].sum())
+
+
+def events(result) -> list[str]:
+    return plan_of(result, "colossus", "event")
+
+
+def test_availability_window_is_respected():
+    """Demand of 100 MW all year; the block is available from 2026-03 and ends 2026-10.
+
+    The block can only be on in March-October (8 months): it is signed in 2026-03 when it becomes available and
+    runs out by itself at its end (no notice needed). Cost: 8 x $100M = $800M of fees plus 4 months (January,
+    February, November, December) of 100 MW unmet = 4 x $1,000M; total $4,800M.
+    """
+    inst = make_instance(demand=training({"2026-01": 100_000}),
+                         fixed_block_leases=lease(available_from="2026-03", end="2026-10"))
+    result = solve_optimal(inst)
+    assert plan_of(result, "colossus", "mw_online") == [0, 0] + [100] * 8 + [0, 0]
+    assert events(result) == ["", "", "signed"] + [""] * 9
+    assert plan_of(result, "colossus", "new_units") == [0, 0, 1] + [0] * 9
+    assert category(result, "leases") == pytest.approx(800e6, rel=1e-9)
+    assert result.objective_usd == pytest.approx(800e6 + 4 * UNMET_100_MW_MONTH, rel=1e-9)
+
+
+def test_signed_at_most_once():
+    """Demand of 100 MW in January-February and again in June-July; the block is available from 2026-01.
+
+    Signing twice (January, June) would cost 4 x $100M = $400M, but a block is signed once. Options left:
+    hold it January-July through the gap, 7 x $100M = $700M, with notice in 2026-07 (1-month notice: it is off
+    from August); or hold it January-February only and leave June-July unmet, 2 x $100M + 2 x $1,000M = $2,200M;
+    or sign in June only, 2 x $100M + 2 x $1,000M as well. Optimum: signed 2026-01, notice 2026-07, cost $700M.
+    """
+    inst = make_instance(demand=training({"2026-01": 100_000, "2026-03": 0, "2026-06": 100_000, "2026-08": 0}),
+                         fixed_block_leases=lease())
+    result = solve_optimal(inst)
+    assert events(result) == ["signed"] + [""] * 5 + ["notice"] + [""] * 5
+    assert sum(plan_of(result, "colossus", "new_units")) == 1
+    assert plan_of(result, "colossus", "mw_online") == [100] * 7 + [0] * 5
+    assert result.objective_usd == pytest.approx(700e6, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("available_from", "expected"),
+    [
+        # Signed in 2026-01: 0.5 F + 0.75 F + 10 F = 11.25 F = $1,125M.
+        ("2026-01", 11.25 * FEE),
+        # Signed in 2026-04 (month 3): 0.5 F + 0.75 F + 7 F = 8.25 F = $825M of fees, plus January-March unmet,
+        # 3 x $1,000M; total $3,825M.
+        ("2026-04", 8.25 * FEE + 3 * UNMET_100_MW_MONTH),
+    ],
+)
+def test_ramp_in_fee_share(available_from, expected):
+    """Demand of 100 MW all year; the fee is 50% in the first month after signing and 75% in the second.
+
+    The block is signed as soon as it is available and kept to its end (2026-12).
+    """
+    inst = make_instance(demand=training({"2026-01": 100_000}),
+                         fixed_block_leases=lease(available_from=available_from, ramp_in_fee_share=[0.5, 0.75],
+                                                  min_term_months=3, notice_months=3))
+    result = solve_optimal(inst)
+    first = int(available_from[5:]) - 1
+    assert plan_of(result, "colossus", "new_units") == [0] * first + [1] + [0] * (11 - first)
+    assert "notice" not in events(result)
+    assert result.objective_usd == pytest.approx(expected, rel=1e-9)
+
+
+def test_notice_given_three_months_before_demand_stops():
+    """Demand of 100 MW from 2026-01 to 2026-08, none from 2026-09; 3-month notice, 3-month minimum term.
+
+    Notice in month k (0-based) ends the block at k + 3 (on through k + 2). Demand stops at month 8 (September).
+    - Keep the block to its end: 12 x $100M = $1,200M.
+    - Notice in 2026-06 (k = 5): on January-August, 8 x $100M = $800M, all demand met.
+    - Notice in 2026-05 (k = 4): 7 x $100M + August unmet $1,000M = $1,700M.
+    - Notice in 2026-07 (k = 6): 9 x $100M = $900M.
+    Optimum: signed 2026-01, notice 2026-06 (exactly 3 months before September), cost $800M.
+    """
+    inst = make_instance(demand=training({"2026-01": 100_000, "2026-09": 0}),
+                         fixed_block_leases=lease(min_term_months=3, notice_months=3))
+    result = solve_optimal(inst)
+    assert events(result) == ["signed"] + [""] * 4 + ["notice"] + [""] * 6
+    assert plan_of(result, "colossus", "mw_online") == [100] * 8 + [0] * 4
+    assert result.objective_usd == pytest.approx(800e6, rel=1e-9)
+    assert category(result, "leases") == pytest.approx(800e6, rel=1e-9)
+
+
+def test_minimum_term_binds():
+    """Demand of 100 MW in January-February only; 6-month minimum term, 3-month notice.
+
+    Signing in 2026-01 (the only month covering January) commits to 6 months, 2026-01..2026-06: notice at k
+    needs k + 3 - 6 >= 0, so the earliest notice is 2026-04 (k = 3 = sign + 6 - 3), ending the block at July.
+    Cost 6 x $100M = $600M, against 2 x $1,000M = $2,000M for leaving the demand unmet.
+    Optimum: signed 2026-01, notice 2026-04, on January-June, cost $600M.
+    """
+    inst = make_instance(demand=training({"2026-01": 100_000, "2026-03": 0}),
+                         fixed_block_leases=lease(min_term_months=6, notice_months=3))
+    result = solve_optimal(inst)
+    assert events(result) == ["signed", "", "", "notice"] + [""] * 8
+    assert plan_of(result, "colossus", "mw_online") == [100] * 6 + [0] * 6
+    assert result.objective_usd == pytest.approx(600e6, rel=1e-9)
+
+
+def test_notice_of_zero_months_ends_the_block_at_once():
+    """Demand of 100 MW in January-May; notice 0 months, minimum term 2 months.
+
+    With no notice period, notice in month k ends the block in month k itself: notice in 2026-06 (k = 5),
+    on January-May, 5 x $100M = $500M (minimum term 2 <= 5 holds).
+    """
+    inst = make_instance(demand=training({"2026-01": 100_000, "2026-06": 0}),
+                         fixed_block_leases=lease(min_term_months=2, notice_months=0))
+    result = solve_optimal(inst)
+    assert events(result) == ["signed"] + [""] * 4 + ["notice"] + [""] * 6
+    assert plan_of(result, "colossus", "mw_online") == [100] * 5 + [0] * 7
+    assert result.objective_usd == pytest.approx(500e6, rel=1e-9)
+
+
+def test_lease_ending_after_the_horizon_is_charged_inside_it_only():
+    """Demand of 100 MW in November-December; the block is available from 2026-11 to 2027-12 with a 6-month
+    minimum term and 3-month notice.
+
+    Signed in 2026-11 it runs past the horizon; as for contracts, fees after 2026-12 are not charged (the capacity
+    they buy lies after the horizon too): 2 x $100M = $200M, against 2 x $1,000M unmet. No notice can end it
+    inside the horizon (notice at k needs k + 3 - 6 >= 10). Optimum: signed 2026-11, cost $200M.
+    """
+    inst = make_instance(demand=training({"2026-01": 0, "2026-11": 100_000}),
+                         fixed_block_leases=lease(available_from="2026-11", end="2027-12", min_term_months=6,
+                                                  notice_months=3))
+    result = solve_optimal(inst)
+    assert events(result) == [""] * 10 + ["signed", ""]
+    assert plan_of(result, "colossus", "mw_online") == [0] * 10 + [100, 100]
+    assert result.objective_usd == pytest.approx(200e6, rel=1e-9)
+
+
+def test_schema_rejects_notice_longer_than_minimum_term():
+    with pytest.raises(InstanceError, match=r"notice_months \(4\) exceeds min_term_months \(3\)"):
+        make_instance(fixed_block_leases=lease(min_term_months=3, notice_months=4))
+
+
+def test_schema_rejects_end_before_available_from():
+    with pytest.raises(InstanceError, match="end 2026-03 precedes available_from 2026-05"):
+        make_instance(fixed_block_leases=lease(available_from="2026-05", end="2026-03"))

@@ -1,0 +1,328 @@
+"""Orbital compute: one small case per constraint family, each optimum worked out by hand.
+
+Unless a test says otherwise (see :func:`orbital`):
+
+* one satellite class ``sat`` of 1,000 kW (1 MW of gen1: 1,000 units) and 500 kg, hardware $1/W ($1M), GPUs $2/W
+  ($2M), on the vehicle ``rocket``: payload 1 t, one flight a month, $1,000/kg (a launch costs $0.5M), so a
+  satellite's capital is $3.5M;
+* life 5 years = 60 months, no degradation and no failures, in sunlight all the time;
+* opex $100 per kW-month = $0.1M per satellite-month;
+* training demand; unmet costs $10,000 per unit-month = $10M per satellite-month of missing capacity;
+* salvage of a satellite launched at period t, at the end of an n-period horizon: capital x (1 - (n - t)/life).
+
+No discounting, so every total is an exact sum. Money in the comments is in $M.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import make_instance, plan_of
+from pyomo.environ import value
+
+from solver.solve import Planner
+
+REL = 1e-9
+
+
+def orbital(vehicle: dict | None = None, **sat_changes: Any) -> dict:
+    rocket = {"payload_t": 1, "flights_per_month": 1, "earliest_launch": "2026-01", "launch_price_usd_per_kg": 1000}
+    sat = {"hardware": "gen1", "launch_vehicle": "rocket", "compute_kw": 1000, "mass_kg": 500,
+           "hardware_usd_per_w": 1, "gpus_usd_per_w": 2, "earliest_launch": "2026-01", "life_years": 5,
+           "degradation_per_year": 0, "failure_rate_per_year": 0, "opex_usd_per_kw_month": 100, "sunlight_share": 1}
+    return {"launch_vehicles": {"rocket": rocket | (vehicle or {})}, "satellite_classes": {"sat": sat | sat_changes}}
+
+
+def training(series: dict[str, float]) -> dict:
+    return {"training": {"series_units": series}}
+
+
+def solve_exact(instance):
+    """Solve to a zero gap (so the plan is the optimum, not one within 1e-4); also return the flights per vehicle."""
+    planner = Planner(instance)
+    result = planner.solve(mip_gap=0.0)
+    assert result.status == "optimal", (result.status, result.message)
+    assert result.audit["relative_difference"] < 1e-6
+    m, n = planner.model, planner.parts.grid.n_periods
+    vehicle_of = {k: sat.launch_vehicle for k, sat in instance.orbital.satellite_classes.items()}
+    flights = {v: [round(sum(value(m.orbit_flights[k, t]) for k in vehicle_of if vehicle_of[k] == v))
+                   for t in range(n)] for v in sorted(set(vehicle_of.values()))}
+    return result, flights
+
+
+def category_totals(result) -> dict[str, float]:
+    return result.costs.groupby("category")["discounted_usd"].sum().to_dict()
+
+
+def assert_costs(result, expected_usd: dict[str, float]) -> None:
+    """Discounted cost per category (summed over years) equals ``expected_usd``; categories not named are 0."""
+    got = category_totals(result)
+    for category in sorted(set(got) | set(expected_usd)):
+        assert got.get(category, 0.0) == pytest.approx(expected_usd.get(category, 0.0), rel=REL, abs=1e-3), category
+    assert result.objective_usd == pytest.approx(sum(expected_usd.values()), rel=REL)
+
+
+def test_launch_cadence_caps_satellites_per_month():
+    """300 kg satellites, payload 1 t, 3 flights a month: floor(1000/300) = 3 per flight, 9 a month (the mass alone,
+    3 t / 0.3 t, would allow 10). Demand 120,000 units: more than 9 x 12 satellites can serve.
+
+    Launch cost 0.3 t x $1,000/kg = 0.3, capital 3.3 per satellite. Every launch pays (even at t=11 it saves 10 for
+    0.1 opex + 3.3/60 depreciation), so 9 a month, on 3 flights each month. Fleet at t = 9 (t + 1).
+      satellites  108: launch 32.4, hardware 108, GPUs 216
+      opex        satellite-months 9 x (1 + ... + 12) = 702: 70.2
+      salvage     9 x 3.3 x sum_t (1 - (12 - t)/60) = 29.7 x (12 - 78/60) = 29.7 x 10.7   = -317.79
+      unmet       (120,000 x 12 - 702 x 1,000) x $10,000 = 738,000 x 0.01                   = 7380
+      total                                                                                  = 7488.81
+    """
+    inst = make_instance(demand=training({"2026-01": 120_000}),
+                         orbital=orbital({"flights_per_month": 3}, mass_kg=300))
+    result, flights = solve_exact(inst)
+    assert plan_of(result, "sat", "new_units") == [9] * 12
+    assert flights == {"rocket": [3] * 12}
+    assert plan_of(result, "sat", "mw_online") == [9 * (t + 1) for t in range(12)]
+    assert_costs(result, {"launch": 32.4e6, "satellite_hardware": 108e6, "satellite_gpus": 216e6, "opex": 70.2e6,
+                          "salvage": -317.79e6, "unmet_demand": 7380e6})
+    assert result.objective_usd == pytest.approx(7488.81e6, rel=REL)
+    assert ((result.binding["family"] == "launch cadence") & (result.binding["periods"] == "2026-01..2026-12")).any()
+
+
+def test_launch_cadence_grows_by_year():
+    """2026-2027, flights per month 1 in 2026 and 2 in 2027; 2 satellites per flight (500 kg in 1 t): 2 a month in
+    2026, 4 a month in 2027. Demand 200,000 units, far above the fleet.
+      satellites  24 + 48 = 72: launch 36, hardware 72, GPUs 144
+      opex        satellite-months: 2026 sum 2(t+1) = 156; 2027 sum (24 + 4j), j=1..12 = 288 + 312 = 600: 75.6
+      salvage     2026: 7 x sum_{t<12} (1 - (24-t)/60) = 7 x (12 - 222/60) = 58.1
+                  2027: 14 x sum_{t>=12} (1 - (24-t)/60) = 14 x (12 - 78/60) = 149.8      = -207.9
+      unmet       (200,000 x 24 - 756,000) x $10,000 = 4,044,000 x 0.01                   = 40440
+      total                                                                               = 40559.7
+    """
+    inst = make_instance(horizon={"end": "2027-12"}, demand=training({"2026-01": 200_000}),
+                         orbital=orbital({"flights_per_month": {2026: 1, 2027: 2}}))
+    result, flights = solve_exact(inst)
+    assert plan_of(result, "sat", "new_units") == [2] * 12 + [4] * 12
+    assert flights == {"rocket": [1] * 12 + [2] * 12}
+    assert_costs(result, {"launch": 36e6, "satellite_hardware": 72e6, "satellite_gpus": 144e6, "opex": 75.6e6,
+                          "salvage": -207.9e6, "unmet_demand": 40440e6})
+    assert result.objective_usd == pytest.approx(40559.7e6, rel=REL)
+
+
+def test_classes_sharing_a_vehicle_cannot_split_a_satellite_across_flights():
+    """Two classes of 600 kg each on a 1 t rocket with 2 flights a month: a flight carries ONE satellite (two would
+    be 1.2 t), so at most 2 satellites a month in all, whatever the classes.
+
+    One month (2026-01), life 1 year, demand 10,000 units. Capital per satellite 0.6 + 1 + 2 = 3.6, salvage after
+    1 month of 12: 3.6 x 11/12 = 3.3, opex 0.1: a satellite costs 0.4 net and saves 10, so launch the maximum, 2.
+      capital 7.2, opex 0.2, salvage -6.6, unmet 8,000 x $10,000 = 80       total = 80.8
+    (Counting only the total mass, 2 flights x 1 t, would let 3 satellites fly, for a total of 71.2.)
+    """
+    sats = orbital({"flights_per_month": 2}, mass_kg=600, life_years=1)
+    sats["satellite_classes"]["twin"] = dict(sats["satellite_classes"]["sat"])
+    inst = make_instance(horizon={"end": "2026-01"}, demand=training({"2026-01": 10_000}), orbital=sats)
+    result, flights = solve_exact(inst)
+    launched = plan_of(result, "sat", "new_units")[0] + plan_of(result, "twin", "new_units")[0]
+    assert launched == 2
+    assert flights == {"rocket": [2]}
+    assert_costs(result, {"launch": 1.2e6, "satellite_hardware": 2e6, "satellite_gpus": 4e6, "opex": 0.2e6,
+                          "salvage": -6.6e6, "unmet_demand": 80e6})
+    assert result.objective_usd == pytest.approx(80.8e6, rel=REL)
+
+
+def test_launch_cadence_is_not_reported_binding_in_months_without_launches():
+    """One satellite (demand 1,000 units) launched at t=0 on a rocket allowed 1 flight a month; nothing flies in
+    2026-02..2026-12, so the cadence limits nothing there and "what binds" must not list those months.
+
+    (Flights cost nothing in the model, so an optimal solution may set the flight count of an empty month to its cap;
+    the report then reads the cap as binding.) Cost, for completeness: 3.5 + 12 x 0.1 - 3.5 x (1 - 12/60) = 1.9.
+    """
+    inst = make_instance(demand=training({"2026-01": 1_000}), orbital=orbital())
+    result, _ = solve_exact(inst)
+    assert plan_of(result, "sat", "new_units") == [1] + [0] * 11
+    assert result.objective_usd == pytest.approx(1.9e6, rel=REL)
+    cadence = result.binding[result.binding["family"] == "launch cadence"]
+    assert cadence.empty or cadence["periods"].tolist() == ["2026-01"], cadence.to_dict("records")
+
+
+@pytest.mark.parametrize(("class_earliest", "vehicle_earliest"), [("2026-07", "2026-04"), ("2026-04", "2026-07")])
+def test_earliest_launch_is_the_later_of_class_and_vehicle(class_earliest, vehicle_earliest):
+    """Earliest launch of the class and of its vehicle: 2026-04 and 2026-07 either way round, so the first launch
+    is 2026-07 (t=6). Demand 1,000 units (one satellite) from t=0.
+      unmet     6 months x 10                              = 60
+      capital   0.5 + 1 + 2                                =  3.5
+      opex      6 x 0.1                                    =  0.6
+      salvage   3.5 x (1 - 6/60)                           = -3.15
+      total                                                = 60.95
+    """
+    inst = make_instance(demand=training({"2026-01": 1_000}),
+                         orbital=orbital({"earliest_launch": vehicle_earliest}, earliest_launch=class_earliest))
+    result, flights = solve_exact(inst)
+    assert plan_of(result, "sat", "new_units") == [0] * 6 + [1] + [0] * 5
+    assert plan_of(result, "sat", "mw_online") == [0] * 6 + [1] * 6
+    assert flights["rocket"][:7] == [0] * 6 + [1]  # no flight before 2026-07; later ones are free and empty
+    assert_costs(result, {"unmet_demand": 60e6, "launch": 0.5e6, "satellite_hardware": 1e6, "satellite_gpus": 2e6,
+                          "opex": 0.6e6, "salvage": -3.15e6})
+    assert result.objective_usd == pytest.approx(60.95e6, rel=REL)
+
+
+def test_satellites_retire_at_end_of_life():
+    """2026-2027, life 1 year (12 months), demand 1,000 units (one satellite) all along, flights 1 a month in 2026
+    and none in 2027.
+
+    A satellite launched at t serves t..t+11 and is gone at t+12. Cover t=0..22 with two launches, t=0 and t=11
+    (the last month one can fly); t=23 is unmet. Fleet: 1 for t=0..10, 2 at t=11, 1 for t=12..22, 0 at t=23.
+      capital   2 x 3.5 = 7 (launch 1, hardware 2, GPUs 4)
+      opex      24 satellite-months x 0.1                  =  2.4
+      salvage   both older than 12 months                  =  0
+      unmet     1 month x 10                               = 10
+      total                                                = 19.4
+    """
+    inst = make_instance(horizon={"end": "2027-12"}, demand=training({"2026-01": 1_000}),
+                         orbital=orbital({"flights_per_month": {2026: 1, 2027: 0}}, life_years=1))
+    result, flights = solve_exact(inst)
+    assert plan_of(result, "sat", "new_units") == [1] + [0] * 10 + [1] + [0] * 12
+    assert plan_of(result, "sat", "mw_online") == [1] * 11 + [2] + [1] * 11 + [0]
+    assert_costs(result, {"launch": 1e6, "satellite_hardware": 2e6, "satellite_gpus": 4e6, "opex": 2.4e6,
+                          "unmet_demand": 10e6})
+    assert result.objective_usd == pytest.approx(19.4e6, rel=REL)
+
+
+def test_fleet_decays_by_degradation_and_failures():
+    """Degradation 10% and failures 10% a year: rho = (0.9 x 0.9)^(1/12) = 0.81^(1/12) per month, and a cohort of n
+    is worth n rho^k after k months (0.81 n after a year).
+
+    2026-2027, class earliest launch 2026-12 (t=11), 2 flights a month in 2026 and none in 2027, 2 satellites per
+    flight: 4 satellites at t=11, no other launch possible. Demand 10,000 units, above the fleet.
+    Fleet at t = 11 + k: 4 rho^k (k = 0..12). With S = sum_{k=0..12} rho^k:
+      capital   4 x 3.5                                    = 14
+      opex      0.1 x 4 S (on the decayed fleet)           =  0.4 S
+      salvage   14 x (1 - 13/60)                           = -14 x 47/60
+      unmet     (10,000 x 24 - 4,000 S) x $10,000          = 2400 - 40 S
+    """
+    inst = make_instance(horizon={"end": "2027-12"}, demand=training({"2026-01": 10_000}),
+                         orbital=orbital({"flights_per_month": {2026: 2, 2027: 0}}, earliest_launch="2026-12",
+                                         degradation_per_year=0.1, failure_rate_per_year=0.1))
+    result, flights = solve_exact(inst)
+    rho = 0.81 ** (1 / 12)
+    s = sum(rho**k for k in range(13))
+    assert plan_of(result, "sat", "new_units") == [0] * 11 + [4] + [0] * 12
+    assert flights == {"rocket": [0] * 11 + [2] + [0] * 12}
+    fleet_mw = plan_of(result, "sat", "mw_online")
+    assert fleet_mw == pytest.approx([0] * 11 + [4 * rho**k for k in range(13)], abs=1e-6)
+    assert fleet_mw[-1] == pytest.approx(4 * 0.81, abs=1e-6)
+    assert_costs(result, {"launch": 2e6, "satellite_hardware": 4e6, "satellite_gpus": 8e6, "opex": 0.4e6 * s,
+                          "salvage": -14e6 * 47 / 60, "unmet_demand": 2400e6 - 40e6 * s})
+    assert result.objective_usd == pytest.approx(14e6 + 0.4e6 * s - 14e6 * 47 / 60 + 2400e6 - 40e6 * s, rel=REL)
+
+
+def test_launch_price_schedule_is_interpolated_between_years():
+    """2026-2028, launch price $3,000/kg in 2026 and $1,000/kg in 2028: $2,000/kg in 2027. Life 1 year; demand
+    1,000 units in 2027 only.
+
+    Launch at t=12 (2027-01): 500 kg x $2,000 = 1. (Launching at t=11 at $3,000/kg would leave t=23 unmet.)
+      launch 1, hardware 1, GPUs 2, opex 12 x 0.1 = 1.2, salvage 0 (24 months old at the end)   total = 5.2
+    """
+    inst = make_instance(horizon={"end": "2028-12"}, demand=training({"2026-01": 0, "2027-01": 1_000, "2028-01": 0}),
+                         orbital=orbital({"launch_price_usd_per_kg": {2026: 3000, 2028: 1000}}, life_years=1))
+    result, _ = solve_exact(inst)
+    assert plan_of(result, "sat", "new_units") == [0] * 12 + [1] + [0] * 23
+    assert_costs(result, {"launch": 1e6, "satellite_hardware": 1e6, "satellite_gpus": 2e6, "opex": 1.2e6})
+    assert result.objective_usd == pytest.approx(5.2e6, rel=REL)
+
+
+def test_launch_price_learning_curve_with_floor():
+    """Learning curve: p0 = $2,000/kg at M0 = 1,000 t, industry 12,000 t a year (1,000 t a month), 20% cheaper per
+    doubling, floor $1,100/kg. At period t the cumulative mass is 1,000 (1 + t) t and the price is
+    2000 x 0.8^log2(1 + t): t=3 -> 2 doublings -> $1,280/kg; t=7 -> 3 doublings -> $1,024/kg, floored to $1,100.
+
+    Demand 1,000 units from 2026-04 (t=3), 2,000 from 2026-08 (t=7): one launch at t=3 and one at t=7 (earlier
+    costs more: a dearer launch, more opex, less salvage).
+      launch    500 kg x (1,280 + 1,100) $/kg              = 0.64 + 0.55 = 1.19
+      hardware  2, GPUs 4
+      opex      (9 + 5) satellite-months x 0.1             = 1.4
+      salvage   3.64 x (1 - 9/60) = 3.094; 3.55 x (1 - 5/60) = 3.2541666...   = -6.3481666...
+      total                                                = 2.2418333...
+    """
+    curve = {"initial_price_usd_per_kg": 2000, "initial_cumulative_mass_t": 1000, "industry_mass_t_per_year": 12_000,
+             "price_drop_per_doubling": 0.2, "floor_usd_per_kg": 1100}
+    inst = make_instance(demand=training({"2026-01": 0, "2026-04": 1_000, "2026-08": 2_000}),
+                         orbital=orbital({"launch_price_usd_per_kg": None, "learning_curve": curve}))
+    result, _ = solve_exact(inst)
+    assert plan_of(result, "sat", "new_units") == [0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0]
+    salvage = 3.64e6 * (1 - 9 / 60) + 3.55e6 * (1 - 5 / 60)
+    assert_costs(result, {"launch": 1.19e6, "satellite_hardware": 2e6, "satellite_gpus": 4e6, "opex": 1.4e6,
+                          "salvage": -salvage})
+    assert result.objective_usd == pytest.approx(8.59e6 - salvage, rel=REL)
+
+
+def test_sunlight_share_scales_compute_and_unit_costs_per_watt():
+    """500 kW satellites of 100 kg in sunlight 40% of the time: 0.5 MW x 1,000 x 0.4 = 200 units each, so demand
+    1,000 units takes exactly 5 satellites (10 fit in one flight), launched at t=0.
+    Per satellite: launch 100 kg x $1,000 = 0.1; hardware $1.5/W x 500 kW = 0.75; GPUs $3/W x 500 kW = 1.5;
+    opex $100 x 500 kW = 0.05 a month.
+      launch 0.5, hardware 3.75, GPUs 7.5
+      opex      5 x 12 x 0.05                              =  3
+      salvage   5 x 2.35 x (1 - 12/60)                     = -9.4
+      total                                                =  5.35
+    (A fifth satellite costs 2.35 x 12/60 + 0.6 = 1.07 and saves 200 x 12 x $10,000 = 24.)
+    """
+    inst = make_instance(demand=training({"2026-01": 1_000}),
+                         orbital=orbital(compute_kw=500, mass_kg=100, sunlight_share=0.4, hardware_usd_per_w=1.5,
+                                         gpus_usd_per_w=3))
+    result, flights = solve_exact(inst)
+    assert plan_of(result, "sat", "new_units") == [5] + [0] * 11
+    assert plan_of(result, "sat", "mw_online") == [2.5] * 12
+    assert plan_of(result, "sat", "compute_online_units") == [1000] * 12
+    assert flights["rocket"][0] == 1
+    assert result.demand["unmet_units"].sum() == 0
+    assert_costs(result, {"launch": 0.5e6, "satellite_hardware": 3.75e6, "satellite_gpus": 7.5e6, "opex": 3e6,
+                          "salvage": -9.4e6})
+    assert result.objective_usd == pytest.approx(5.35e6, rel=REL)
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.1])
+def test_salvage_of_a_late_launch(rate):
+    """Demand 1,000 units from 2026-10 (t=9), life 1 year = 12 months: one launch at t=9, 3 months old at the end.
+      capital 3.5 at t=9; opex 0.1 at t=9, 10, 11; salvage 3.5 x (1 - 3/12) = 2.625 at the horizon end.
+    Undiscounted: 3.5 + 0.3 - 2.625 = 1.175. At 10% a year: d(t) = 1.1^(-t/12), the salvage at 1.1^-1:
+      3.5 d(9) + 0.1 (d(9) + d(10) + d(11)) - 2.625 / 1.1
+    """
+    inst = make_instance(horizon={"discount_rate_per_year": rate}, demand=training({"2026-01": 0, "2026-10": 1_000}),
+                         orbital=orbital(life_years=1))
+    result, _ = solve_exact(inst)
+
+    def d(t):
+        return (1 + rate) ** (-t / 12)
+
+    assert plan_of(result, "sat", "new_units") == [0] * 9 + [1, 0, 0]
+    assert_costs(result, {"launch": 0.5e6 * d(9), "satellite_hardware": 1e6 * d(9), "satellite_gpus": 2e6 * d(9),
+                          "opex": 0.1e6 * (d(9) + d(10) + d(11)), "salvage": -2.625e6 / (1 + rate)})
+    if rate == 0:
+        assert result.objective_usd == pytest.approx(1.175e6, rel=REL)
+    assert result.objective_usd == pytest.approx(
+        3.5e6 * d(9) + 0.1e6 * (d(9) + d(10) + d(11)) - 2.625e6 / (1 + rate), rel=REL)
+
+
+def test_decay_and_life_with_quarterly_periods():
+    """Quarterly periods: rho = 0.81^(3/12) = 0.81^(1/4) per quarter; the 5-year life is 20 quarters.
+    Degradation and failures 10% a year, 2026-2027 (8 quarters). Class earliest launch 2026-10 (t=3, 2026-Q4),
+    1 flight a month in 2026 (3 a quarter) and none in 2027, 2 satellites a flight: 6 satellites at t=3 is the
+    only launch possible, and demand 10,000 units keeps all of them useful.
+    Fleet at t = 3 + k: 6 rho^k (k = 0..4), 6 x 0.81 = 4.86 a year after launch. With S = sum_{k=0..4} rho^k:
+      capital   6 x 3.5 (launch 3, hardware 6, GPUs 12)                      = 21
+      opex      $100 x 1,000 kW x 3 months = 0.3 per satellite-quarter      = 1.8 S
+      salvage   5 quarters old of 20: 21 x 15/20                             = -15.75
+      unmet     (10,000 x 3 x 8 - 6 x 1,000 x 3 x S) x $10,000               = 2400 - 180 S
+    """
+    inst = make_instance(horizon={"period": "quarter", "end": "2027-12"}, demand=training({"2026-01": 10_000}),
+                         orbital=orbital({"flights_per_month": {2026: 1, 2027: 0}}, earliest_launch="2026-10",
+                                         degradation_per_year=0.1, failure_rate_per_year=0.1))
+    result, flights = solve_exact(inst)
+    rho = 0.81 ** 0.25
+    s = sum(rho**k for k in range(5))
+    assert plan_of(result, "sat", "new_units") == [0, 0, 0, 6, 0, 0, 0, 0]
+    assert flights == {"rocket": [0, 0, 0, 3, 0, 0, 0, 0]}
+    assert plan_of(result, "sat", "mw_online") == pytest.approx([0, 0, 0] + [6 * rho**k for k in range(5)], abs=1e-6)
+    assert plan_of(result, "sat", "mw_online")[-1] == pytest.approx(4.86, abs=1e-6)
+    assert_costs(result, {"launch": 3e6, "satellite_hardware": 6e6, "satellite_gpus": 12e6, "opex": 1.8e6 * s,
+                          "salvage": -15.75e6, "unmet_demand": 2400e6 - 180e6 * s})
+    assert result.objective_usd == pytest.approx(21e6 + 1.8e6 * s - 15.75e6 + 2400e6 - 180e6 * s, rel=REL)

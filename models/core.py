@@ -53,7 +53,6 @@ def add_demand_balance(m, parts: Parts) -> None:
     T = range(grid.n_periods)
     demand = {w: d / COMPUTE for w, d in demand_units(inst, grid).items()}
     pools = [p for p in POOLS if any(s.pool == p for s in parts.slices)]
-    has_resale = hasattr(m, "resale_mw")
 
     m.served = Var(pools, WORKLOADS, T, domain=NonNegativeReals)
     max_unmet = {w: getattr(inst.demand, w).max_unmet_share * demand[w] for w in WORKLOADS}
@@ -63,7 +62,8 @@ def add_demand_balance(m, parts: Parts) -> None:
                                   + m.unmet[w, t] == demand[w][t])
 
     def usable_mw(i, t):
-        return parts.slices[i].mw(t) - (m.resale_mw[i, t] if has_resale else 0)
+        resold = m.resale_mw[i, t] if hasattr(m, "resale_mw") and (i, t) in m.resale_mw else 0
+        return parts.slices[i].mw(t) - resold
 
     def pool_capacity(m, p, t):
         compute = sum(s.compute_per_mw * usable_mw(i, t) for i, s in enumerate(parts.slices) if s.pool == p)

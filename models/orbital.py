@@ -74,7 +74,7 @@ def add(m, parts: Parts) -> None:
 
     vehicle_of = {k: orbital.satellite_classes[k].launch_vehicle for k in classes}
     per_flight = {k: math.floor(orbital.launch_vehicles[vehicle_of[k]].payload_t * 1000
-                                / orbital.satellite_classes[k].mass_kg) for k in classes}
+                                / orbital.satellite_classes[k].mass_kg + 1e-9) for k in classes}
 
     def max_flights_of_class(m, k, t):
         return (0, max_flights[vehicle_of[k]][t] if t >= data[k]["first"] else 0)

@@ -1,8 +1,9 @@
 """Resale of surplus (the neocloud model): MW the lab holds can be leased out at a price, up to a market cap.
 
-Variables: ``resale_mw[i,t]`` MW of capacity slice ``i`` leased out at ``t``, at most the slice's MW online; the
-total at most the market cap. Resold MW serve no demand of the lab (the core subtracts them from the pool's
-compute) and earn the resale price; the lab keeps paying what the capacity costs it.
+Variables: ``resale_mw[i,t]`` MW of ground capacity slice ``i`` leased out at ``t``, at most the slice's MW online;
+the total at most the market cap. Orbital capacity is not resold: the ground links that limit the inference it
+serves limit what a tenant could use it for too. Resold MW serve no demand of the lab (the core subtracts them
+from the pool's compute) and earn the resale price; the lab keeps paying what the capacity costs it.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from models.parts import MONEY, Parts, Report, runs
 
 def add(m, parts: Parts) -> None:
     inst, grid = parts.instance, parts.grid
-    if inst.resale is None or not parts.slices:
+    if inst.resale is None or not any(piece.pool == "ground" for piece in parts.slices):
         return
     T = range(grid.n_periods)
-    slices = range(len(parts.slices))
+    slices = [i for i, piece in enumerate(parts.slices) if piece.pool == "ground"]
     cap_mw = grid.year_schedule(inst.resale.market_cap_mw)
     price = inst.resale.price_usd_per_mw_month * grid.months_per_period / MONEY
 

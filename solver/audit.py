@@ -32,14 +32,14 @@ def decisions(m, instance: Instance, n: int) -> dict:
     for name in instance.fixed_block_leases:
         out["sign"][name] = np.round(series(m.lease_sign, name, n=n))
         out["notice"][name] = np.round(series(m.lease_notice, name, n=n))
-    if instance.terrestrial is not None:
+    if hasattr(m, "build_modules"):  # absent when nothing can be built (no hardware generation out in time)
         for s in instance.terrestrial.sites:
             out["modules"][s] = np.round(series(m.build_modules, s, n=n))
     if instance.orbital is not None:
         for k in instance.orbital.satellite_classes:
             out["launch"][k] = np.round(series(m.orbit_launch, k, n=n))
     slices = sorted({i for i, _ in m.resale_mw}) if hasattr(m, "resale_mw") else []
-    out["resale_mw"] = np.array([[value(m.resale_mw[i, t]) for t in range(n)] for i in slices]).reshape(-1, n)
+    out["resale_mw"] = {i: np.array([value(m.resale_mw[i, t]) for t in range(n)]) for i in slices}  # by slice
     out["unmet"] = {w: series(m.unmet, w, n=n) * COMPUTE for w in WORKLOADS}
     out["served"] = {(p, w): series(m.served, p, w, n=n) * COMPUTE if (p, w, 0) in m.served else np.zeros(n)
                      for p in POOLS for w in WORKLOADS}
@@ -90,7 +90,7 @@ def simulate(instance: Instance, d: dict) -> tuple[dict[str, np.ndarray], dict[s
         for s, site in instance.terrestrial.sites.items():
             lead = grid.periods_for_months(site.lead_time_months)
             mw_online = np.zeros(n)
-            for b in np.flatnonzero(d["modules"][s] > 0.5):
+            for b in np.flatnonzero(d["modules"].get(s, np.zeros(n)) > 0.5):
                 mw = d["modules"][s][b] * site.module_mw
                 online = b + lead
                 cost["build_facility"][b] += facility[b] * site.facility_cost_multiplier * mw
@@ -132,7 +132,8 @@ def simulate(instance: Instance, d: dict) -> tuple[dict[str, np.ndarray], dict[s
             compute["orbit"] += fleet * sat.compute_kw / 1000 * per_mw(sat.hardware) * sat.sunlight_share
 
     if instance.resale is not None:
-        cost["resale_revenue"] -= d["resale_mw"].sum(axis=0) * instance.resale.price_usd_per_mw_month * L
+        resold_mw = sum(d["resale_mw"].values(), np.zeros(n))
+        cost["resale_revenue"] -= resold_mw * instance.resale.price_usd_per_mw_month * L
 
     for w in WORKLOADS:
         cost["unmet_demand"] += d["unmet"][w] * getattr(instance.demand, w).unmet_penalty_usd_per_unit_month * L
@@ -167,9 +168,8 @@ def audit(m, parts: Parts, objective_usd: float) -> dict:
                    for w in WORKLOADS)
     excess = 0.0
     for p in POOLS:
-        resold = sum((d["resale_mw"][i] * piece.compute_per_mw * COMPUTE
-                      for i, piece in enumerate(parts.slices) if piece.pool == p and len(d["resale_mw"])),
-                     np.zeros(grid.n_periods))
+        resold = sum((mw * parts.slices[i].compute_per_mw * COMPUTE
+                      for i, mw in d["resale_mw"].items() if parts.slices[i].pool == p), np.zeros(grid.n_periods))
         served = sum(d["served"][(p, w)] for w in WORKLOADS)
         excess = max(excess, float((served - (compute[p] - resold)).max()))
     return {

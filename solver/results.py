@@ -112,7 +112,8 @@ def extract_tables(m, parts: Parts) -> dict[str, pd.DataFrame]:
     plan = (pd.concat(frames, ignore_index=True) if frames
             else pd.DataFrame(columns=["period", "year", "source", "kind", *PLAN_COLUMNS]))
     if hasattr(m, "resale_mw"):
-        for i, piece in enumerate(parts.slices):
+        for i in sorted({i for i, _ in m.resale_mw}):
+            piece = parts.slices[i]
             resold = np.array([value(m.resale_mw[i, t]) for t in range(grid.n_periods)])
             rows = plan.index[plan["source"] == piece.source]
             plan.loc[rows, "mw_resold"] = (plan.loc[rows, "mw_resold"].to_numpy() + resold).round(6) + 0.0
@@ -181,13 +182,14 @@ def format_summary(result: Result) -> str:
     pivot = table.pivot_table(index="source", columns="year", values="mw_online", aggfunc="sum", sort=False)
     resold = table.pivot_table(index="source", columns="year", values="mw_resold", aggfunc="sum", sort=False)
     years = list(pivot.columns)
-    lines.append("  " + f"{'source':<20}" + "".join(f"{y:>12}" for y in years))
-    for source in pivot.index:
-        cells = []
-        for y in years:
-            mw, sold = pivot.loc[source, y], resold.loc[source, y]
-            cells.append(f"{mw:,.0f}" + (f" [{sold:,.0f}]" if sold > 0.5 else ""))
-        lines.append("  " + f"{source:<20}" + "".join(f"{c:>12}" for c in cells))
+    cells = {source: [f"{pivot.loc[source, y]:,.0f}" + (f" [{resold.loc[source, y]:,.0f}]"
+                                                        if resold.loc[source, y] > 0.5 else "") for y in years]
+             for source in pivot.index}
+    width = max([len(str(y)) for y in years] + [len(c) for row in cells.values() for c in row]) + 2
+    name_width = max([len("source")] + [len(s) for s in cells]) + 2
+    lines.append("  " + "source".ljust(name_width) + "".join(str(y).rjust(width) for y in years))
+    for source, row in cells.items():
+        lines.append("  " + source.ljust(name_width) + "".join(c.rjust(width) for c in row))
 
     events = result.plan[(result.plan["event"] != "")]
     for _, row in events.iterrows():

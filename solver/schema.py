@@ -391,7 +391,7 @@ class Instance(Strict):
                 check_month(f"{path}.earliest_launch", s.earliest_launch)
                 if s.launch_vehicle not in self.orbital.launch_vehicles:
                     problems.append(f"{path}.launch_vehicle: unknown launch vehicle {s.launch_vehicle!r}")
-                elif s.mass_kg > (payload := self.orbital.launch_vehicles[s.launch_vehicle].payload_t) * 1000:
+                elif s.mass_kg > (payload := self.orbital.launch_vehicles[s.launch_vehicle].payload_t) * (1000 + 1e-6):
                     problems.append(f"{path}.mass_kg: {s.mass_kg:g} kg does not fit in one flight of "
                                     f"{s.launch_vehicle} ({payload:g} t)")
         if self.resale is not None:

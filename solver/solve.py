@@ -103,8 +103,14 @@ class Planner:
 
 
 def max_violation(model) -> float:
-    """The largest amount by which any constraint of the loaded solution misses its bounds (model units)."""
+    """The largest amount by which any constraint or variable bound of the loaded solution is missed (model units)."""
     worst = 0.0
+    for var in model.component_data_objects(Var, active=True):
+        if var.value is not None:
+            if var.lb is not None:
+                worst = max(worst, var.lb - var.value)
+            if var.ub is not None:
+                worst = max(worst, var.value - var.ub)
     con: ConstraintData
     for con in model.component_data_objects(Constraint, active=True):
         body = value(con.body)

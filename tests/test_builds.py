@@ -359,3 +359,22 @@ def test_capital_budget_limits_first_year_builds():
     assert_costs(result, {"build_facility": 20e6, "build_gpus": 40e6, "build_other_it": 10e6,
                           "unmet_demand": 1200e6, "salvage": -17.5e6})
     assert result.objective_usd == pytest.approx(1_252_500_000, rel=REL)
+
+
+def test_no_hardware_in_time_means_nothing_is_built():
+    """Yearly periods 2026-2027 whose first months are January; the only generation arrives 2027-06, after the first
+    month of every period, so no module can ever come online: the builds module adds nothing and the audit copes.
+    Demand 100 units for 24 months, all unmet: 100 x $10,000 x 24 = $24M."""
+    inst = make_instance(
+        horizon={"end": "2027-12", "period": "year"},
+        hardware={"gen1": {"available_from": "2027-06"}},
+        demand={"training": {"series_units": {"2026-01": 100}}},
+        terrestrial={"build_costs": {"facility_usd_per_mw": 1, "gpus_usd_per_mw": 1, "other_it_usd_per_mw": 1,
+                                     "facility_life_years": 20, "gpu_life_years": 5},
+                     "sites": {"a": {"grid_power_mw": 100, "power_available": "2026-01", "module_mw": 10,
+                                     "lead_time_months": 0, "pue": 1.2, "electricity_usd_per_kwh": 0.05,
+                                     "fixed_opex_usd_per_mw_month": 0}}},
+    )
+    result = solve_optimal(inst)
+    assert result.plan.empty
+    assert result.objective_usd == pytest.approx(24e6, rel=1e-12)

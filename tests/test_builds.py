@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import make_instance, plan_of, solve_optimal
+from conftest import assert_costs, make_instance, plan_of, solve_optimal, training
 
 REL = 1e-9
 
@@ -35,8 +35,6 @@ def site(**changes: Any) -> dict:
             "electricity_usd_per_kwh": 0.05, "fixed_opex_usd_per_mw_month": 10_000} | changes
 
 
-def training(series: dict[str, float], penalty: float = 10_000) -> dict:
-    return {"training": {"series_units": series, "unmet_penalty_usd_per_unit_month": penalty}}
 
 
 def solve_exact(instance):
@@ -44,16 +42,8 @@ def solve_exact(instance):
     return solve_optimal(instance, mip_gap=0.0)
 
 
-def category_totals(result) -> dict[str, float]:
-    return result.costs.groupby("category")["discounted_usd"].sum().to_dict()
 
 
-def assert_costs(result, expected_usd: dict[str, float]) -> None:
-    """Discounted cost per category (summed over years) equals ``expected_usd``; categories not named are 0."""
-    got = category_totals(result)
-    for category in sorted(set(got) | set(expected_usd)):
-        assert got.get(category, 0.0) == pytest.approx(expected_usd.get(category, 0.0), rel=REL, abs=1e-3), category
-    assert result.objective_usd == pytest.approx(sum(expected_usd.values()), rel=REL)
 
 
 def cost_in_year(result, category: str, year: int) -> float:

@@ -8,26 +8,16 @@ MW of demand left unmet for one month costs 1,000 x $10,000 = $10M.
 from __future__ import annotations
 
 import pytest
-from conftest import make_instance, plan_of, solve_optimal
+from conftest import category, contract, make_instance, plan_of, solve_optimal, training
 
 MONTHS = 12
 UNMET_PER_MW_MONTH = 1_000 * 10_000  # $10M: one MW of demand unmet for one month
 
 
-def contract(**fields) -> dict:
-    """A gen1 contract of 100 MW blocks, available 100 MW all year, $1M per MW-month, 1-month term."""
-    spec = {"hardware": "gen1", "ramp_mw": {"2026-01": 100}, "block_mw": 100, "min_term_months": 1,
-            "price_usd_per_mw_month": 1_000_000}
-    return {"cloud": spec | fields}
 
 
-def training(series: dict[str, float]) -> dict:
-    return {"training": {"series_units": series}}
 
 
-def category(result, name: str) -> float:
-    costs = result.costs
-    return float(costs.loc[costs["category"] == name, "discounted_usd"].sum())
 
 
 def test_take_or_pay_charges_the_whole_term():

@@ -9,7 +9,7 @@ demand left unmet (100,000 units x $10,000 = $1,000M).
 from __future__ import annotations
 
 import pytest
-from conftest import make_instance, plan_of, solve_optimal
+from conftest import category, make_instance, plan_of, solve_optimal, training
 
 from solver import InstanceError
 
@@ -24,13 +24,8 @@ def lease(**fields) -> dict:
     return {"colossus": spec | fields}
 
 
-def training(series: dict[str, float]) -> dict:
-    return {"training": {"series_units": series}}
 
 
-def category(result, name: str) -> float:
-    costs = result.costs
-    return float(costs.loc[costs["category"] == name, "discounted_usd"].sum())
 
 
 def events(result) -> list[str]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import make_instance, plan_of
+from conftest import assert_costs, make_instance, plan_of, training
 from pyomo.environ import value
 
 from solver.solve import Planner
@@ -34,8 +34,6 @@ def orbital(vehicle: dict | None = None, **sat_changes: Any) -> dict:
     return {"launch_vehicles": {"rocket": rocket | (vehicle or {})}, "satellite_classes": {"sat": sat | sat_changes}}
 
 
-def training(series: dict[str, float]) -> dict:
-    return {"training": {"series_units": series}}
 
 
 def solve_exact(instance):
@@ -51,16 +49,8 @@ def solve_exact(instance):
     return result, flights
 
 
-def category_totals(result) -> dict[str, float]:
-    return result.costs.groupby("category")["discounted_usd"].sum().to_dict()
 
 
-def assert_costs(result, expected_usd: dict[str, float]) -> None:
-    """Discounted cost per category (summed over years) equals ``expected_usd``; categories not named are 0."""
-    got = category_totals(result)
-    for category in sorted(set(got) | set(expected_usd)):
-        assert got.get(category, 0.0) == pytest.approx(expected_usd.get(category, 0.0), rel=REL, abs=1e-3), category
-    assert result.objective_usd == pytest.approx(sum(expected_usd.values()), rel=REL)
 
 
 def test_launch_cadence_caps_satellites_per_month():

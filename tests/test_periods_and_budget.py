@@ -7,25 +7,15 @@ discounting unless changed, 1 MW of gen1 = 1,000 compute units, unmet demand $10
 from __future__ import annotations
 
 import pytest
-from conftest import make_instance, plan_of, solve_optimal
+from conftest import category, contract, make_instance, plan_of, solve_optimal, training
 
 QUARTERS = {"period": "quarter"}
 
 
-def contract(**fields) -> dict:
-    """100 MW blocks of gen1, one block available all year, $1M per MW-month, 1-month term."""
-    spec = {"hardware": "gen1", "ramp_mw": {"2026-01": 100}, "block_mw": 100, "min_term_months": 1,
-            "price_usd_per_mw_month": 1_000_000}
-    return {"cloud": spec | fields}
 
 
-def training(series: dict[str, float]) -> dict:
-    return {"training": {"series_units": series}}
 
 
-def category(result, name: str) -> float:
-    costs = result.costs
-    return float(costs.loc[costs["category"] == name, "discounted_usd"].sum())
 
 
 # --- quarter and year periods ---------------------------------------------------------------------------------------

@@ -9,21 +9,13 @@ from __future__ import annotations
 import math
 
 import pytest
-from conftest import make_instance, plan_of, solve_optimal
+from conftest import category, contract, make_instance, plan_of, solve_optimal
 
 BLOCK_12_MONTHS = 12 * 100 * 1e6  # a 100 MW block at $1M per MW-month held for 12 months: $1,200M
 
 
-def contract(**fields) -> dict:
-    """100 MW blocks of gen1, one block available all year, $1M per MW-month, 12-month term."""
-    spec = {"hardware": "gen1", "ramp_mw": {"2026-01": 100}, "block_mw": 100, "min_term_months": 12,
-            "price_usd_per_mw_month": 1_000_000}
-    return {"cloud": spec | fields}
 
 
-def category(result, name: str) -> float:
-    costs = result.costs
-    return float(costs.loc[costs["category"] == name, "discounted_usd"].sum())
 
 
 def demand_column(result, workload: str, column: str) -> list[float]:
@@ -43,7 +35,7 @@ def test_surplus_of_a_take_or_pay_block_is_resold_up_to_the_market_cap():
     (A second block only to resell it is impossible: the ramp offers 100 MW.) Net cost $1,200M - $300M = $900M.
     """
     inst = make_instance(demand={"training": {"series_units": {"2026-01": 100_000, "2026-03": 0}}},
-                         hyperscaler_contracts=contract(),
+                         hyperscaler_contracts=contract(min_term_months=12),
                          resale={"price_usd_per_mw_month": 500_000, "market_cap_mw": 60})
     result = solve_optimal(inst)
     assert plan_of(result, "cloud", "mw_online") == [100] * 12
@@ -56,7 +48,7 @@ def test_surplus_of_a_take_or_pay_block_is_resold_up_to_the_market_cap():
 def test_resale_at_price_zero_brings_nothing():
     """As above with a resale price of 0: whatever is resold earns nothing; cost $1,200M (the block alone)."""
     inst = make_instance(demand={"training": {"series_units": {"2026-01": 100_000, "2026-03": 0}}},
-                         hyperscaler_contracts=contract(),
+                         hyperscaler_contracts=contract(min_term_months=12),
                          resale={"price_usd_per_mw_month": 0, "market_cap_mw": 60})
     result = solve_optimal(inst)
     assert plan_of(result, "cloud", "new_units") == [1] + [0] * 11
@@ -78,7 +70,7 @@ def test_resold_mw_do_not_serve_demand():
     """
     inst = make_instance(demand={"training": {"series_units": {"2026-01": 100_000},
                                               "unmet_penalty_usd_per_unit_month": 2_000}},
-                         hyperscaler_contracts=contract(),
+                         hyperscaler_contracts=contract(min_term_months=12),
                          resale={"price_usd_per_mw_month": 3_000_000, "market_cap_mw": 60})
     result = solve_optimal(inst)
     assert plan_of(result, "cloud", "mw_resold") == [60] * 12
@@ -160,7 +152,7 @@ def test_higher_penalty_workload_is_served_first():
     inst = make_instance(demand={"training": {"series_units": {"2026-01": 100_000}},
                                  "inference": {"series_units": {"2026-01": 80_000},
                                                "unmet_penalty_usd_per_unit_month": 20_000}},
-                         hyperscaler_contracts=contract())
+                         hyperscaler_contracts=contract(min_term_months=12))
     result = solve_optimal(inst)
     assert demand_column(result, "inference", "served_ground_units") == [80_000] * 12
     assert demand_column(result, "inference", "unmet_units") == [0] * 12

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -209,6 +208,3 @@ def format_summary(result: Result) -> str:
             lines.append(f"  {row['family']} ({row['name']}): {row['periods']}")
     return "\n".join(lines)
 
-
-def finite_or_none(x: float | None) -> float | None:
-    return x if x is not None and math.isfinite(x) else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import time
 
 from pyomo.contrib.solver.common.results import TerminationCondition
@@ -13,7 +14,7 @@ from pyomo.environ import Constraint, Var, value
 from models.core import build_model
 from models.parts import MONEY
 from solver.audit import audit
-from solver.results import Result, extract_tables, finite_or_none
+from solver.results import Result, extract_tables
 from solver.schema import Instance
 
 # What the audit measures, and how much of it makes a plan suspect.
@@ -77,8 +78,8 @@ class Planner:
         if status == "time_limit" and not has_solution:
             status = "time_limit_no_solution"
         result.status = status
-        bound = finite_or_none(answer.objective_bound)
-        result.bound_usd = None if bound is None else bound * MONEY
+        bound = answer.objective_bound
+        result.bound_usd = bound * MONEY if bound is not None and math.isfinite(bound) else None
         if not has_solution or status not in ("optimal", "time_limit"):
             result.message = f"HiGHS: {answer.termination_condition.name}"
             return result

@@ -1,0 +1,358 @@
+"""Marginal values of a plan: what one more unit of demand, site power, launch cadence or national cap is worth.
+
+The MILP has no duals. :func:`marginal_values` fixes every integer decision at the plan's (rounded) value, re-solves
+the remaining LP with HiGHS and reads its constraint duals, converted to USD:
+
+* ``compute``: per workload and period, the cost of one more compute unit of demand (``demand_balance``), in USD
+  per compute-unit-month, discounted to the horizon start (as in the objective) and in money of that period;
+* ``site_power``: per site and period, the value of one more MW of grid connection (``build_site_power``,
+  PUE x IT MW <= grid MW), in USD per grid-MW-month;
+* ``launch``: per vehicle and period, the value of one more flight allowed in the period (``orbit_cadence``), USD;
+* ``national_cap``: per calendar year, the value of one more MW of the cap on new MW online (``build_national_cap``);
+* ``cost_ranging``: HiGHS cost ranging of the LP for the unmet-demand penalties and resale prices.
+
+One more, not one less. At a kink of the LP's value (capacity exactly used, say) the dual is not unique: one more
+unit of demand goes unmet (the penalty) while one unit less saves nothing. HiGHS returns one of the duals, so each
+value here is computed as a right derivative: the LP is re-solved (warm, from the optimal basis) with the right-hand
+side raised by a small step, and the dual is read there, where it is unique for that constraint. The dual HiGHS
+returned at the plan is kept in the ``lp_dual_*`` column.
+
+Only continuous decisions can use a marginal unit of anything. With the integer decisions fixed, these are serving,
+leaving demand unmet and resale; the MW online of every source and the satellite fleets follow from the fixed
+integers through their state equations. So site power, launch cadence and the national cap are worth 0 here by
+construction (see :data:`NOTE`). Contract ramps are variable bounds on ``contract_active`` (fixed by the fixed
+commitments), not constraints, and are left out for the same reason.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+from pyomo.contrib.solver.common.results import TerminationCondition
+from pyomo.contrib.solver.solvers.highs import Highs
+
+from models.parts import COMPUTE, MONEY
+from solver.results import Result, _json_default, write_atomic
+from solver.solve import Planner
+
+TABLES = ("compute", "site_power", "launch", "national_cap", "cost_ranging")
+
+NOTE = (
+    "These marginal values hold for the fixed integer plan: every integer decision (contract blocks committed, "
+    "lease signing and notice, modules built, satellites launched and flights) is fixed at the plan's value and "
+    "only the continuous decisions (serving, unmet demand, resale) are re-optimised. With the integer decisions "
+    "fixed, one more MW of site power, one more flight or one more MW of national cap is worth nothing unless a "
+    "continuous decision can use it, and none can: the MW online and the fleets follow from the fixed integers. "
+    "So those values are 0 here even where the constraint binds; what more power, cadence or cap would be worth "
+    "if the plan could change needs a new MILP solve (solver.with_changes). Likewise contract ramps (variable "
+    "bounds) are not reported: with the commitments fixed one more MW of ramp is worth 0. The value of compute is "
+    "the cheapest way the fixed plan meets one more unit of demand: spare capacity (0), capacity taken back from "
+    "resale (the resale price per unit), or leaving it unmet (the penalty). Values are for one MORE unit: where "
+    "the capacity is exactly used, one more unit costs the penalty but one unit less saves nothing; lp_dual_* is "
+    "the dual HiGHS returned at the plan, which at such a kink may be either. Discounted values are to the horizon "
+    "start, as in the objective; the others are in money of that period (of that year for the national cap). "
+    "cost_ranging moves one LP cost coefficient alone (one unmet penalty or resale price in one period) and gives "
+    "the interval within which the LP's choice between serving, leaving unmet and reselling stays optimal; it says "
+    "nothing about when the integer plan would change."
+)
+
+
+@dataclass
+class MarginalValues:
+    """Marginal values of one plan, as tidy tables (see the module docstring for each table)."""
+
+    instance_name: str
+    status: str  # status of the MILP solve whose integer plan was fixed
+    objective_usd: float  # net present cost of that plan
+    lp_objective_usd: float  # of the LP with the integer decisions fixed (equal, up to the LP re-optimising)
+    compute_unit: str
+    note: str
+    compute: pd.DataFrame = field(default_factory=pd.DataFrame)
+    site_power: pd.DataFrame = field(default_factory=pd.DataFrame)
+    launch: pd.DataFrame = field(default_factory=pd.DataFrame)
+    national_cap: pd.DataFrame = field(default_factory=pd.DataFrame)
+    cost_ranging: pd.DataFrame = field(default_factory=pd.DataFrame)
+    lp_resolves: int = 0  # warm LP re-solves used to take the one-more values at kinks
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "instance": self.instance_name,
+            "status": self.status,
+            "net_present_cost_usd": self.objective_usd,
+            "fixed_plan_lp_cost_usd": self.lp_objective_usd,
+            "compute_unit": self.compute_unit,
+            "lp_resolves": self.lp_resolves,
+            "tables": {name: f"{name}.csv" for name in TABLES},
+            "note": self.note,
+        }
+
+    def to_csv(self, directory: str | Path) -> None:
+        """One CSV per table and ``marginal.json`` (the note and the scalar facts) in ``directory``."""
+        directory = Path(directory)
+        for name in TABLES:
+            write_atomic(directory / f"{name}.csv", getattr(self, name).to_csv(index=False))
+        write_atomic(directory / "marginal.json",
+                     json.dumps(self.summary(), indent=2, default=_json_default, allow_nan=False))
+
+
+@dataclass(frozen=True)
+class _Family:
+    """How a constraint family's dual becomes a value in USD."""
+
+    component: str  # Pyomo constraint name
+    keys: tuple[str, ...]  # names of the index columns; "period" and "year" are special
+    unit: str  # column stem, e.g. "usd_per_unit_month"
+    sign: float  # +1: a cost (more demand); -1: a saving (more of a resource, a <= right-hand side)
+    per_period: bool  # divide by the months per period (a monthly rate)
+    per_compute: bool = False  # divide by COMPUTE (the constraint is in model compute units)
+
+
+FAMILIES = {
+    "compute": _Family("demand_balance", ("workload", "period"), "usd_per_unit_month", +1.0, True, True),
+    "site_power": _Family("build_site_power", ("site", "period"), "usd_per_grid_mw_month", -1.0, True),
+    "launch": _Family("orbit_cadence", ("vehicle", "period"), "usd_per_flight", -1.0, False),
+    "national_cap": _Family("build_national_cap", ("year",), "usd_per_mw", -1.0, False),
+}
+
+
+@contextmanager
+def integers_fixed(model) -> Iterator[list]:
+    """Fix every free integer variable at its rounded value; unfix exactly those afterwards."""
+    fixed = []
+    try:
+        for var in model.component_data_objects(pyo.Var, active=True):
+            if not var.is_continuous() and not var.fixed and var.value is not None:
+                var.fix(round(var.value))
+                fixed.append(var)
+        yield fixed
+    finally:
+        for var in fixed:
+            var.unfix()
+
+
+def marginal_values(planner: Planner, result: Result | None = None, *, time_limit: float | None = None,
+                    mip_gap: float = 1e-4, threads: int | None = None) -> MarginalValues:
+    """Marginal values of the plan of ``result`` (solved now, with the options given, if ``result`` is None).
+
+    ``result`` must be the planner's latest solve (its values are the ones in ``planner.model``). Raises
+    ``ValueError`` if there is no plan to fix (infeasible, no solution at the time limit...) and ``RuntimeError``
+    if the LP with the plan fixed cannot be solved to optimality.
+    """
+    model = planner.model
+    if result is None:
+        result = planner.solve(time_limit=time_limit, mip_gap=mip_gap, threads=threads)
+    if not result.has_plan:
+        raise ValueError(f"{planner.instance.name}: no plan to take marginal values of: {result.status}"
+                         + (f" ({result.message})" if result.message else ""))
+    if not _model_holds(planner, result):
+        raise ValueError(f"{planner.instance.name}: the result given is not the planner's latest solve "
+                         "(pass result=None to solve again)")
+
+    with integers_fixed(model):
+        lp = Highs()
+        lp.set_instance(model)
+        highs = lp._solver_model
+        n_cols = highs.getNumCol()
+        # Fixed integer columns keep their integrality in HiGHS, which would then solve a MIP and give no duals.
+        highs.changeColsIntegrality(n_cols, np.arange(n_cols, dtype=np.int32), np.zeros(n_cols, dtype=np.uint8))
+        answer = lp.solve(model, load_solutions=False, raise_exception_on_nonoptimal_result=False, tee=False,
+                          threads=threads)
+        if answer.termination_condition != TerminationCondition.convergenceCriteriaSatisfied:
+            raise RuntimeError(f"{planner.instance.name}: the LP with the integer plan fixed ended "
+                               f"{answer.termination_condition.name}")
+        highs.setOptionValue("output_flag", False)
+        duals = answer.solution_loader.get_duals()
+        ranging = _cost_ranging(planner, lp)  # before the re-solves below move the basis
+        one_more, resolves = _one_more(planner, lp, duals)
+
+    out = MarginalValues(instance_name=planner.instance.name, status=result.status,
+                         objective_usd=float(result.objective_usd),
+                         lp_objective_usd=float(answer.incumbent_objective) * MONEY,
+                         compute_unit=planner.instance.demand.compute_unit, note=_note(result),
+                         cost_ranging=ranging, lp_resolves=resolves)
+    for name, family in FAMILIES.items():
+        setattr(out, name, _table(planner, family, duals, one_more))
+    return out
+
+
+def _model_holds(planner: Planner, result: Result) -> bool:
+    """Whether the model's variable values are the solution ``result`` reports (so the plan to fix is its plan)."""
+    try:
+        cost = pyo.value(planner.model.net_present_cost) * MONEY
+    except ValueError:  # a variable without a value: never solved
+        return False
+    return math.isclose(cost, result.objective_usd, rel_tol=1e-9, abs_tol=1e-3)
+
+
+def _note(result: Result) -> str:
+    note = NOTE
+    if result.status == "time_limit":
+        gap = f"{result.gap:.2e}" if result.gap is not None else "unknown"
+        note = (f"The plan is the best found at the time limit (gap {gap}), not a proven optimum; its marginal "
+                "values are those of that plan. ") + note
+    elif result.status == "suspect":
+        note = f"The plan failed the audit ({result.message}): do not trust it or these values. " + note
+    return note
+
+
+def _one_more(planner: Planner, lp: Highs, duals: dict) -> tuple[dict, int]:
+    """Right derivatives of the LP value (model money per unit of right-hand side) for the reported constraints.
+
+    A ``<=`` row with slack, or a row without a free variable, has derivative 0 in the direction that relaxes it.
+    Every other row (the demand equalities, tight rows) is raised by a small step and the LP re-solved warm from
+    the current basis; the row's dual there is the slope just to the right of the plan. Infeasible at the step
+    (e.g. a hard service floor with no capacity left): +inf.
+    """
+    highs = lp._solver_model
+    model_lp = highs.getLp()
+    lower, upper = np.asarray(model_lp.row_lower_), np.asarray(model_lp.row_upper_)
+    activity = np.asarray(highs.getSolution().row_value)
+    nonzeros = _row_nonzeros(model_lp)
+    index = lp._pyomo_con_to_solver_con_map
+    slopes, resolves = {}, 0
+    for family in FAMILIES.values():
+        component = getattr(planner.model, family.component, None)
+        if component is None:
+            continue
+        for con in component.values():
+            i = index[con]
+            equality = lower[i] == upper[i]
+            slack = upper[i] - activity[i]
+            if nonzeros[i] == 0 or (not equality and slack > 1e-6 * max(1.0, abs(upper[i]))):
+                slopes[con] = 0.0
+                continue
+            step = max(1e-4, 1e-6 * abs(upper[i]))
+            highs.changeRowBounds(i, lower[i] + step if equality else lower[i], upper[i] + step)
+            highs.run()
+            resolves += 1
+            if highs.getModelStatus().name == "kOptimal":
+                slopes[con] = float(highs.getSolution().row_dual[i])
+            else:
+                slopes[con] = math.inf
+            highs.changeRowBounds(i, lower[i], upper[i])
+    return slopes, resolves
+
+
+def _row_nonzeros(model_lp) -> np.ndarray:
+    matrix = model_lp.a_matrix_
+    n_rows = model_lp.num_row_
+    if matrix.format_.name == "kRowwise":
+        return np.diff(np.asarray(matrix.start_))
+    return np.bincount(np.asarray(matrix.index_, dtype=np.int64), minlength=n_rows)[:n_rows]
+
+
+def _table(planner: Planner, family: _Family, duals: dict, slopes: dict) -> pd.DataFrame:
+    grid = planner.parts.grid
+    value_col, discounted_col = family.unit, f"{family.unit}_discounted"
+    columns = [*family.keys, *([] if family.keys == ("year",) else ["year"]), value_col, discounted_col,
+               f"lp_dual_{discounted_col}"]
+    component = getattr(planner.model, family.component, None)
+    if component is None:
+        return pd.DataFrame(columns=columns)
+    scale = MONEY / (COMPUTE if family.per_compute else 1.0) / (grid.months_per_period if family.per_period else 1)
+    rows = []
+    for key, con in component.items():
+        key = key if isinstance(key, tuple) else (key,)
+        if family.keys == ("year",):
+            first = int(np.flatnonzero(grid.year == key[0])[0])
+            row = {"year": int(key[0])}
+        else:
+            first = int(key[-1])
+            row = {family.keys[0]: key[0], "period": grid.labels[first], "year": int(grid.year[first])}
+        discounted = family.sign * slopes[con] * scale + 0.0
+        row[value_col] = discounted / grid.discount[first]
+        row[discounted_col] = discounted
+        row[f"lp_dual_{discounted_col}"] = family.sign * duals[con] * scale + 0.0
+        rows.append(row)
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _cost_ranging(planner: Planner, lp: Highs) -> pd.DataFrame:
+    """HiGHS cost ranging of the unmet penalties and resale prices, per period, in USD of that period.
+
+    ``lower``..``upper`` is the interval over which the coefficient, moved alone, leaves the LP's optimal basis
+    unchanged. Prices (resale) are negated costs, so their interval is the negated cost interval.
+    """
+    columns = ["coefficient", "name", "period", "year", "unit", "current", "lower", "upper", "lp_value",
+               "lp_value_unit"]
+    m, grid, parts = planner.model, planner.parts.grid, planner.parts
+    status, ranging = lp._solver_model.getRanging()
+    if status.name != "kOk" or not ranging.valid:
+        return pd.DataFrame(columns=columns)
+    highs = lp._solver_model
+    cost = np.asarray(highs.getLp().col_cost_)
+    low, high = np.asarray(ranging.col_cost_dn.value_), np.asarray(ranging.col_cost_up.value_)
+    primal = np.asarray(highs.getSolution().col_value)
+    where = lp._pyomo_var_to_solver_var_map
+    L = grid.months_per_period
+    rows = []
+
+    def add(coefficient, name, t, var, scale, unit, value_scale, value_unit):
+        j = where.get(id(var))
+        if j is None:
+            return
+        to_usd = scale / grid.discount[t]
+        ends = sorted((low[j] * to_usd, high[j] * to_usd))
+        rows.append({"coefficient": coefficient, "name": name, "period": grid.labels[t], "year": int(grid.year[t]),
+                     "unit": unit, "current": cost[j] * to_usd + 0.0, "lower": ends[0] + 0.0,
+                     "upper": ends[1] + 0.0, "lp_value": primal[j] * value_scale + 0.0, "lp_value_unit": value_unit})
+
+    for (w, t), var in m.unmet.items():
+        add("unmet_penalty", w, t, var, MONEY / COMPUTE / L, "usd_per_unit_month", COMPUTE, "unmet_units")
+    if hasattr(m, "resale_mw"):
+        for (i, t), var in m.resale_mw.items():
+            add("resale_price", parts.slices[i].source, t, var, -MONEY / L, "usd_per_mw_month", 1.0, "mw_resold")
+    return pd.DataFrame(rows, columns=columns)
+
+
+def format_marginal(values: MarginalValues) -> str:
+    """A readable account: the value of compute by workload and year, where power, cadence or cap are worth
+    something, and the note."""
+    unit = values.compute_unit
+    lines = [f"== {values.instance_name}: marginal values of the {values.status} plan "
+             f"(net present cost ${values.objective_usd / 1e9:,.2f}B; LP with the integers fixed "
+             f"${values.lp_objective_usd / 1e9:,.2f}B)"]
+    compute = values.compute
+    if not compute.empty:
+        lines.append(f"\nValue of one more {unit} of demand, USD per {unit}-month in money of the year "
+                     "(mean over the year's periods [min-max]):")
+        table = compute.groupby(["workload", "year"], sort=False)["usd_per_unit_month"].agg(["mean", "min", "max"])
+        years = sorted(compute["year"].unique())
+        cells = {w: [_cell(table.loc[(w, y)]) for y in years] for w in dict.fromkeys(compute["workload"])}
+        width = max([len(str(y)) for y in years] + [len(c) for row in cells.values() for c in row]) + 2
+        lines.append("  " + "workload".ljust(12) + "".join(str(y).rjust(width) for y in years))
+        for w, row in cells.items():
+            lines.append("  " + w.ljust(12) + "".join(c.rjust(width) for c in row))
+    for name, label, key in (("site_power", "Site power (USD per grid-MW-month)", "site"),
+                             ("launch", "Launch cadence (USD per extra flight)", "vehicle"),
+                             ("national_cap", "National cap (USD per MW)", None)):
+        table = getattr(values, name)
+        if table.empty:
+            continue
+        value_col = FAMILIES[name].unit
+        worth = table[table[value_col].abs() > 1e-6]
+        if worth.empty:
+            lines.append(f"\n{label}: worth 0 everywhere with the integer plan fixed.")
+            continue
+        lines.append(f"\n{label}, where worth more than 0:")
+        groups = worth.groupby([key, "year"] if key else ["year"], sort=False)[value_col].mean()
+        for group, amount in groups.items():
+            where = " ".join(map(str, group)) if isinstance(group, tuple) else str(group)
+            lines.append(f"  {where}: {amount:,.0f} (mean)")
+    lines.append("\nNote: " + values.note)
+    return "\n".join(lines)
+
+
+def _cell(stats: pd.Series) -> str:
+    if math.isclose(stats["min"], stats["max"], rel_tol=1e-9, abs_tol=0.5):
+        return f"{stats['mean']:,.0f}"
+    return f"{stats['mean']:,.0f} [{stats['min']:,.0f}-{stats['max']:,.0f}]"

@@ -1,4 +1,4 @@
-"""Command line: ``dcopt validate`` and ``dcopt solve`` (also ``python -m solver``).
+"""Command line: ``dcopt validate``, ``dcopt solve`` and ``dcopt marginal`` (also ``python -m solver``).
 
 Exit codes: 0 every instance gave a plan (optimal, or the incumbent at a time limit); 1 some solve gave no
 trustworthy plan (infeasible, unbounded, no solution at the time limit, suspect, solver error); 2 some instance
@@ -16,8 +16,9 @@ from pathlib import Path
 import pandas as pd
 
 from solver.instance import InstanceError, instance_files, load_instance
+from solver.marginal import format_marginal, marginal_values
 from solver.results import format_summary, write_atomic
-from solver.solve import solve
+from solver.solve import Planner, solve
 
 EXIT_OK, EXIT_SOLVE_FAILED, EXIT_INVALID = 0, 1, 2
 PLAN_STATUSES = ("optimal", "time_limit")
@@ -39,6 +40,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--gap", type=float, default=1e-4, metavar="G", help="relative MIP gap (default 1e-4)")
     run.add_argument("--threads", type=int, default=None, help="HiGHS threads per solve (default: 1 with -j > 1)")
     run.add_argument("--quiet", action="store_true", help="print only one line per instance")
+
+    marginal = commands.add_parser("marginal", help="solve one instance, fix its integer plan and write the "
+                                   "marginal values of demand, site power, launch cadence and the national cap")
+    marginal.add_argument("instance", type=Path, metavar="INSTANCE")
+    marginal.add_argument("--out", default=None, type=Path,
+                          help="output directory (default: results/<instance>/marginal)")
+    marginal.add_argument("--time-limit", type=float, default=None, metavar="S", help="seconds for the MILP solve")
+    marginal.add_argument("--gap", type=float, default=1e-4, metavar="G", help="relative MIP gap (default 1e-4)")
     return parser
 
 
@@ -126,10 +135,35 @@ def solve_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def marginal_command(args: argparse.Namespace) -> int:
+    """Solve, fix the integer plan, write the marginal-value tables and print a summary of them."""
+    path: Path = args.instance
+    try:
+        instance = load_instance(path)
+    except InstanceError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_INVALID
+    out = args.out if args.out is not None else Path("results") / path.stem / "marginal"
+    try:
+        values = marginal_values(Planner(instance), time_limit=args.time_limit, mip_gap=args.gap)
+    except ValueError as exc:  # no plan: infeasible, nothing found within the time limit...
+        print(f"{path}: {exc}", file=sys.stderr)
+        return EXIT_SOLVE_FAILED
+    except Exception as exc:  # a bug of ours or the solver's: one line, no traceback
+        print(f"{path}: error while computing marginal values: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_SOLVE_FAILED
+    values.to_csv(out)
+    print(format_marginal(values))
+    print(f"\nMarginal values written to {out}")
+    return EXIT_OK if values.status in PLAN_STATUSES else EXIT_SOLVE_FAILED
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "validate":
         return validate_command(args.paths)
+    if args.command == "marginal":
+        return marginal_command(args)
     if args.jobs < 1:
         print("dcopt solve: -j must be at least 1", file=sys.stderr)
         return EXIT_INVALID

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -51,7 +52,8 @@ NOTE = (
     "lease signing and notice, modules built, satellites launched and flights) is fixed at the plan's value and "
     "only the continuous decisions (serving, unmet demand, resale) are re-optimised. With the integer decisions "
     "fixed, one more MW of site power, one more flight or one more MW of national cap is worth nothing unless a "
-    "continuous decision can use it, and none can: the MW online and the fleets follow from the fixed integers. "
+    "continuous decision can use it, and in this model none can: the MW online and the fleets follow from the "
+    "fixed integers. "
     "So those values are 0 here even where the constraint binds; what more power, cadence or cap would be worth "
     "if the plan could change needs a new MILP solve (solver.with_changes). Likewise contract ramps (variable "
     "bounds) are not reported: with the commitments fixed one more MW of ramp is worth 0. The value of compute is "
@@ -348,7 +350,8 @@ def format_marginal(values: MarginalValues) -> str:
         for group, amount in groups.items():
             where = " ".join(map(str, group)) if isinstance(group, tuple) else str(group)
             lines.append(f"  {where}: {amount:,.0f} (mean)")
-    lines.append("\nNote: " + values.note)
+    lines.append("")
+    lines.extend(textwrap.wrap("Note: " + values.note, width=116))
     return "\n".join(lines)
 
 

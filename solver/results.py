@@ -207,4 +207,3 @@ def format_summary(result: Result) -> str:
         for _, row in result.binding.iterrows():
             lines.append(f"  {row['family']} ({row['name']}): {row['periods']}")
     return "\n".join(lines)
-

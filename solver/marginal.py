@@ -3,8 +3,10 @@
 The MILP has no duals. :func:`marginal_values` fixes every integer decision at the plan's (rounded) value, re-solves
 the remaining LP with HiGHS and reads its constraint duals, converted to USD:
 
-* ``compute``: per workload and period, the cost of one more compute unit of demand (``demand_balance``), in USD
-  per compute-unit-month, discounted to the horizon start (as in the objective) and in money of that period;
+* ``compute``: per workload and period, the cost of one more compute unit of demand (the dual of
+  ``demand_balance``, with the unmet bound and orbit's inference share, which are shares of the demand, moved
+  along), in USD per compute-unit-month, discounted to the horizon start (as in the objective) and in money of
+  that period;
 * ``site_power``: per site and period, the value of one more MW of grid connection (``build_site_power``,
   PUE x IT MW <= grid MW), in USD per grid-MW-month;
 * ``launch``: per vehicle and period, the value of one more flight allowed in the period (``orbit_cadence``), USD;
@@ -14,8 +16,9 @@ the remaining LP with HiGHS and reads its constraint duals, converted to USD:
 One more, not one less. At a kink of the LP's value (capacity exactly used, say) the dual is not unique: one more
 unit of demand goes unmet (the penalty) while one unit less saves nothing. HiGHS returns one of the duals, so each
 value here is computed as a right derivative: the LP is re-solved (warm, from the optimal basis) with the right-hand
-side raised by a small step, and the dual is read there, where it is unique for that constraint. The dual HiGHS
-returned at the plan is kept in the ``lp_dual_*`` column.
+side raised by a small step, and the duals are read there, where the slope in that direction is unique. The dual
+HiGHS returned at the plan is kept in the ``lp_dual_*`` column. A value is +inf where one more unit is infeasible
+with the plan fixed (a hard service floor with the capacity full).
 
 Only continuous decisions can use a marginal unit of anything. With the integer decisions fixed, these are serving,
 leaving demand unmet and resale; the MW online of every source and the satellite fleets follow from the fixed
@@ -42,7 +45,7 @@ from pyomo.contrib.solver.common.results import TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
 
 from models.parts import COMPUTE, MONEY
-from solver.results import Result, _json_default, write_atomic
+from solver.results import Result, write_atomic
 from solver.solve import Planner
 
 TABLES = ("compute", "site_power", "launch", "national_cap", "cost_ranging")
@@ -103,7 +106,7 @@ class MarginalValues:
         for name in TABLES:
             write_atomic(directory / f"{name}.csv", getattr(self, name).to_csv(index=False))
         write_atomic(directory / "marginal.json",
-                     json.dumps(self.summary(), indent=2, default=_json_default, allow_nan=False))
+                     json.dumps(self.summary(), indent=2, allow_nan=False))
 
 
 @dataclass(frozen=True)
@@ -174,7 +177,7 @@ def marginal_values(planner: Planner, result: Result | None = None, *, time_limi
         highs.setOptionValue("output_flag", False)
         duals = answer.solution_loader.get_duals()
         ranging = _cost_ranging(planner, lp)  # before the re-solves below move the basis
-        one_more, resolves = _one_more(planner, lp, duals)
+        one_more, resolves = _one_more(planner, lp)
 
     out = MarginalValues(instance_name=planner.instance.name, status=result.status,
                          objective_usd=float(result.objective_usd),
@@ -206,41 +209,67 @@ def _note(result: Result) -> str:
     return note
 
 
-def _one_more(planner: Planner, lp: Highs, duals: dict) -> tuple[dict, int]:
-    """Right derivatives of the LP value (model money per unit of right-hand side) for the reported constraints.
+def _one_more(planner: Planner, lp: Highs) -> tuple[dict, int]:
+    """Right derivatives of the LP value (model money per unit) for the reported constraints, by constraint.
+
+    "One more" means raising the right-hand side of the constraint; for demand it means raising the demand
+    parameter, which enters the model in three places (``models/core.py``): the right-hand side of
+    ``demand_balance[w,t]``, the bound ``unmet[w,t] <= max_unmet_share x demand`` and, for inference,
+    ``orbit_inference_share[t]`` (orbit may serve a share of the demand). The three move together.
 
     A ``<=`` row with slack, or a row without a free variable, has derivative 0 in the direction that relaxes it.
-    Every other row (the demand equalities, tight rows) is raised by a small step and the LP re-solved warm from
-    the current basis; the row's dual there is the slope just to the right of the plan. Infeasible at the step
-    (e.g. a hard service floor with no capacity left): +inf.
+    Otherwise the right-hand sides (and bound) are raised by a small step and the LP re-solved warm from the
+    current basis. There, strictly inside a linear piece of the LP value along that direction, every optimal dual
+    gives the same directional derivative: the slope just to the right of the plan, unique even where the dual at
+    the plan is not (a kink). Infeasible at the step (a hard service floor with no capacity left): +inf.
     """
     highs = lp._solver_model
     model_lp = highs.getLp()
     lower, upper = np.asarray(model_lp.row_lower_), np.asarray(model_lp.row_upper_)
+    col_lower, col_upper = np.asarray(model_lp.col_lower_), np.asarray(model_lp.col_upper_)
     activity = np.asarray(highs.getSolution().row_value)
     nonzeros = _row_nonzeros(model_lp)
-    index = lp._pyomo_con_to_solver_con_map
+    rows, cols = lp._pyomo_con_to_solver_con_map, lp._pyomo_var_to_solver_var_map
+    m, inst = planner.model, planner.instance
     slopes, resolves = {}, 0
     for family in FAMILIES.values():
-        component = getattr(planner.model, family.component, None)
+        component = getattr(m, family.component, None)
         if component is None:
             continue
-        for con in component.values():
-            i = index[con]
-            equality = lower[i] == upper[i]
-            slack = upper[i] - activity[i]
-            if nonzeros[i] == 0 or (not equality and slack > 1e-6 * max(1.0, abs(upper[i]))):
+        for key, con in component.items():
+            i = rows[con]
+            moves = [("row", i, 1.0)]  # (row or column upper bound, its index, change per unit)
+            if family.component == "demand_balance":
+                w, t = key
+                moves.append(("col", cols[id(m.unmet[w, t])], getattr(inst.demand, w).max_unmet_share))
+                if w == "inference" and hasattr(m, "orbit_inference_share"):
+                    moves.append(("row", rows[m.orbit_inference_share[t]], inst.orbital.max_inference_share))
+            elif nonzeros[i] == 0 or upper[i] - activity[i] > 1e-6 * max(1.0, abs(upper[i])):
                 slopes[con] = 0.0
                 continue
             step = max(1e-4, 1e-6 * abs(upper[i]))
-            highs.changeRowBounds(i, lower[i] + step if equality else lower[i], upper[i] + step)
+            for kind, j, per_unit in moves:
+                if kind == "row":
+                    equality = lower[j] == upper[j]
+                    highs.changeRowBounds(j, lower[j] + per_unit * step if equality else lower[j],
+                                          upper[j] + per_unit * step)
+                else:
+                    highs.changeColBounds(j, col_lower[j], col_upper[j] + per_unit * step)
             highs.run()
             resolves += 1
             if highs.getModelStatus().name == "kOptimal":
-                slopes[con] = float(highs.getSolution().row_dual[i])
+                solution = highs.getSolution()
+                # A row dual is d(cost)/d(right-hand side); a column's reduced cost is d(cost)/d(bound) for the
+                # bound it sits at: below 0 only at its upper bound, so min(d, 0) is the slope in the upper bound.
+                slopes[con] = sum(per_unit * (solution.row_dual[j] if kind == "row" else min(solution.col_dual[j], 0))
+                                  for kind, j, per_unit in moves)
             else:
                 slopes[con] = math.inf
-            highs.changeRowBounds(i, lower[i], upper[i])
+            for kind, j, _ in moves:
+                if kind == "row":
+                    highs.changeRowBounds(j, lower[j], upper[j])
+                else:
+                    highs.changeColBounds(j, col_lower[j], col_upper[j])
     return slopes, resolves
 
 

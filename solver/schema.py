@@ -348,9 +348,13 @@ class Instance(Strict):
                     if not first_year <= year <= last_year:
                         problems.append(f"{path}.{year}: year outside the horizon {first_year}..{last_year}")
 
-        def check_hardware(path: str, name: str) -> None:
+        def check_hardware(path: str, name: str, first_use: str | None = None) -> None:
+            """The generation exists, and is out by the first month the source can use it."""
             if name not in self.hardware:
                 problems.append(f"{path}: unknown hardware {name!r} (known: {', '.join(self.hardware)})")
+            elif first_use is not None and month_index(first_use) < month_index(self.hardware[name].available_from):
+                problems.append(f"{path}: {name} is available from {self.hardware[name].available_from}, "
+                                f"after this source's first month {first_use}")
 
         for wl in ("training", "inference"):
             series = getattr(self.demand, wl).series_units
@@ -360,10 +364,11 @@ class Instance(Strict):
                     problems.append(f"demand.{wl}.series_units: the first month must be the horizon start "
                                     f"{self.horizon.start}")
         for name, c in self.hyperscaler_contracts.items():
-            check_hardware(f"hyperscaler_contracts.{name}.hardware", c.hardware)
+            ramp_from = min((k for k, mw in c.ramp_mw.items() if mw > 0), key=month_index, default=None)
+            check_hardware(f"hyperscaler_contracts.{name}.hardware", c.hardware, ramp_from)
             check_series(f"hyperscaler_contracts.{name}.ramp_mw", c.ramp_mw)
         for name, lease in self.fixed_block_leases.items():
-            check_hardware(f"fixed_block_leases.{name}.hardware", lease.hardware)
+            check_hardware(f"fixed_block_leases.{name}.hardware", lease.hardware, lease.available_from)
             check_month(f"fixed_block_leases.{name}.available_from", lease.available_from)
         if self.terrestrial is not None:
             costs = self.terrestrial.build_costs
@@ -387,7 +392,7 @@ class Instance(Strict):
                                 v.learning_curve.industry_mass_t_per_year)
             for name, s in self.orbital.satellite_classes.items():
                 path = f"orbital.satellite_classes.{name}"
-                check_hardware(f"{path}.hardware", s.hardware)
+                check_hardware(f"{path}.hardware", s.hardware, s.earliest_launch)
                 check_month(f"{path}.earliest_launch", s.earliest_launch)
                 if s.launch_vehicle not in self.orbital.launch_vehicles:
                     problems.append(f"{path}.launch_vehicle: unknown launch vehicle {s.launch_vehicle!r}")

@@ -52,6 +52,10 @@ def load_text(tmp_path, text: str, name: str = "case.yaml"):
         # cross-field: unknown hardware generation
         ("    hardware: gb200\n    ramp_mw", "    hardware: b300\n    ramp_mw",
          "hyperscaler_contracts.cloud.hardware: unknown hardware 'b300'"),
+        # hardware used before it exists
+        ("available_from: 2025-01             # assumption", "available_from: 2026-03",
+         "hyperscaler_contracts.cloud.hardware: gb200 is available from 2026-03, after this source's first month "
+         "2026-01"),
         # a missing required field
         ("    min_term_months: 12                 # assumption\n", "",
          "hyperscaler_contracts.cloud.min_term_months: Field required"),

@@ -52,8 +52,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def validate_command(paths: list[str]) -> int:
+    files = instance_files(paths)
+    if not files:
+        print("dcopt validate: no instance files found in " + " ".join(paths), file=sys.stderr)
+        return EXIT_INVALID
     code = EXIT_OK
-    for path in instance_files(paths):
+    for path in files:
         try:
             instance = load_instance(path)
         except InstanceError as exc:
@@ -71,14 +75,14 @@ def solve_file(path: Path, out: Path, time_limit: float | None, gap: float, thre
         instance = load_instance(path)
     except InstanceError as exc:
         return row | {"status": "invalid", "message": str(exc), "text": str(exc)}
+    folder = out / path.stem
     try:
         result = solve(instance, time_limit=time_limit, mip_gap=gap, threads=threads)
-    except Exception as exc:  # a bug of ours or the solver's: report it for this file, carry on with the others
-        message = f"{path}: error while solving: {type(exc).__name__}: {exc}"
+        result.to_csv(folder)
+        result.to_json(folder / "result.json")
+    except Exception as exc:  # a bug, the solver, a full disk: report it for this file, carry on with the others
+        message = f"{path}: error while solving or writing: {type(exc).__name__}: {exc}"
         return row | {"status": "error", "message": message, "text": message}
-    folder = out / path.stem
-    result.to_csv(folder)
-    result.to_json(folder / "result.json")
     return row | {
         "instance": instance.name,
         "status": result.status,
@@ -121,8 +125,9 @@ def solve_command(args: argparse.Namespace) -> int:
                 try:
                     rows.append(future.result())
                 except BrokenProcessPool as exc:  # a worker died (out of memory, a crash in the solver)
+                    message = f"{path}: the worker process died: {exc}"
                     rows.append({"file": str(path), "instance": path.stem, "status": "error",
-                                 "message": f"{path}: the worker process died: {exc}", "text": ""})
+                                 "message": message, "text": message})
                 show(rows[-1])
 
     table = pd.DataFrame([{k: v for k, v in row.items() if k != "text"} for row in rows])

@@ -81,5 +81,6 @@ def test_infeasible_instance_exits_1_without_tables(tmp_path):
 
 def test_no_files_and_bad_options(tmp_path):
     assert dcopt("solve", tmp_path).returncode == 2
+    assert dcopt("validate", tmp_path).returncode == 2
     assert dcopt("solve", SMALL, "-j", "0").returncode == 2
     assert dcopt("frobnicate").returncode == 2

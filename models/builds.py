@@ -149,7 +149,7 @@ def add(m, parts: Parts) -> None:
         d = data[s]
         for g in generations:
             parts.slices.append(CapacitySlice(
-                source=s, kind="own_build", pool="ground", generation=g,
+                source=s, pool="ground",
                 mw=lambda t, s=s, g=g: m.build_mw[s, g, t],
                 compute_per_mw=inst.hardware[g].compute_units_per_mw / COMPUTE,
             ))

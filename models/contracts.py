@@ -3,9 +3,10 @@
 Variables, per contract ``c`` and period ``t``:
   ``contract_commit[c,t]``  integer blocks newly committed at ``t`` (held for ``term`` periods);
   ``contract_active[c,t]``  blocks held at ``t``; state: active[t] = active[t-1] + commit[t] - commit[t-term].
-The provider ramp caps the MW held: ``block_mw * active[t] <= ramp_mw[t]`` (a variable bound, since active is
-integral). A block is paid for every period of its term (take-or-pay); payments falling after the horizon end
-are not charged, as the capacity they buy lies after it too.
+The provider ramp caps the MW held: ``block_mw * active[t] <= ramp_mw[t]``, written as the bound
+``active[t] <= floor(ramp_mw[t] / block_mw)``, exact because active is integral through its state equation.
+A block is paid for every period of its term (take-or-pay); payments falling after the horizon end are not
+charged, as the capacity they buy lies after it too.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def add(m, parts: Parts) -> None:
     for c in names:
         spec = inst.hyperscaler_contracts[c]
         parts.slices.append(CapacitySlice(
-            source=c, kind="hyperscaler_contract", pool="ground", generation=spec.hardware,
+            source=c, pool="ground",
             mw=lambda t, c=c, b=spec.block_mw: b * m.contract_active[c, t],
             compute_per_mw=inst.hardware[spec.hardware].compute_units_per_mw / COMPUTE,
         ))

@@ -102,7 +102,7 @@ def add(m, parts: Parts) -> None:
     for k in classes:
         sat, d = orbital.satellite_classes[k], data[k]
         parts.slices.append(CapacitySlice(
-            source=k, kind="orbital", pool="orbit", generation=sat.hardware,
+            source=k, pool="orbit",
             mw=lambda t, k=k, kw=sat.compute_kw: kw / 1000 * m.orbit_fleet[k, t],
             compute_per_mw=inst.hardware[sat.hardware].compute_units_per_mw * sat.sunlight_share / COMPUTE,
         ))

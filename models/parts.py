@@ -59,9 +59,7 @@ class CapacitySlice:
     """MW of one source (one hardware generation of it) online per period."""
 
     source: str
-    kind: str
     pool: str
-    generation: str
     mw: PeriodExpr
     compute_per_mw: float  # model compute units per MW (sunlight share included for orbit)
 

@@ -4,9 +4,10 @@ The audit reads only the *decisions* of a solved model (blocks committed, leases
 built, satellites launched, MW resold, compute served, demand unmet) and rebuilds everything else by simulation:
 blocks held, leases on, MW online per site and hardware generation, fleets with decay and retirement, the compute
 each pool holds, and every cost category. It shares with the model only the evaluation of the instance's data on
-the periods (year schedules, the launch-price curve, the demand curve, which generation is newest), not any
-Pyomo expression or state. The solve compares its total with the objective, and checks that demand is served or
-reported unmet and that no pool serves more compute than it holds.
+the periods (year schedules, the launch-price curve, the demand curve, which generation is newest) and, to value
+resold MW in compute, each capacity slice's pool and compute per MW; no Pyomo expression or state. The solve
+compares its total with the objective, and checks that demand is served or reported unmet and that no pool
+serves more compute than it holds.
 """
 
 from __future__ import annotations

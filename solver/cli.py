@@ -19,6 +19,7 @@ from solver.instance import InstanceError, instance_files, load_instance
 from solver.marginal import format_marginal, marginal_values
 from solver.results import format_summary, write_atomic
 from solver.solve import Planner, solve
+from solver.timegrid import TimeGrid
 
 EXIT_OK, EXIT_SOLVE_FAILED, EXIT_INVALID = 0, 1, 2
 PLAN_STATUSES = ("optimal", "time_limit")
@@ -89,7 +90,8 @@ def solve_file(path: Path, out: Path, time_limit: float | None, gap: float, thre
         "net_present_cost_usd": result.objective_usd,
         "gap": result.gap,
         "solve_s": result.times_s.get("solve"),
-        "unmet_units": float(result.demand["unmet_units"].sum()) if result.has_plan else None,
+        "unmet_unit_months": (float(result.demand["unmet_units"].sum()) * TimeGrid(instance.horizon).months_per_period
+                              if result.has_plan else None),
         "message": result.message,
         "result_dir": str(folder),
         "text": format_summary(result),
@@ -131,7 +133,11 @@ def solve_command(args: argparse.Namespace) -> int:
                 show(rows[-1])
 
     table = pd.DataFrame([{k: v for k, v in row.items() if k != "text"} for row in rows])
-    write_atomic(args.out / "summary.csv", table.to_csv(index=False))
+    try:
+        write_atomic(args.out / "summary.csv", table.to_csv(index=False))
+    except OSError as exc:
+        print(f"dcopt solve: cannot write {args.out / 'summary.csv'}: {exc}", file=sys.stderr)
+        return EXIT_SOLVE_FAILED
     print(f"Summary of {len(rows)} instance(s) written to {args.out / 'summary.csv'}")
     if any(row["status"] == "invalid" for row in rows):
         return EXIT_INVALID
@@ -157,7 +163,11 @@ def marginal_command(args: argparse.Namespace) -> int:
     except Exception as exc:  # a bug of ours or the solver's: one line, no traceback
         print(f"{path}: error while computing marginal values: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_SOLVE_FAILED
-    values.to_csv(out)
+    try:
+        values.to_csv(out)
+    except OSError as exc:
+        print(f"{path}: cannot write the marginal values to {out}: {exc}", file=sys.stderr)
+        return EXIT_SOLVE_FAILED
     print(format_marginal(values))
     print(f"\nMarginal values written to {out}")
     return EXIT_OK if values.status in PLAN_STATUSES else EXIT_SOLVE_FAILED

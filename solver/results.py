@@ -18,8 +18,8 @@ from models.parts import COMPUTE, MONEY, PLAN_COLUMNS, POOLS, WORKLOADS, Parts
 
 STATUSES = {
     "optimal": "optimal within the requested gap",
-    "time_limit": "stopped at the time limit: the best plan found, with its gap",
-    "time_limit_no_solution": "stopped at the time limit before any plan was found",
+    "time_limit": "stopped at the time (or iteration) limit: the best plan found, with its gap",
+    "time_limit_no_solution": "stopped at the time (or iteration) limit before any plan was found",
     "infeasible": "no plan satisfies the constraints",
     "unbounded": "the cost can fall without limit",
     "infeasible_or_unbounded": "infeasible or unbounded (HiGHS could not tell which)",

@@ -356,6 +356,13 @@ class Instance(Strict):
                 problems.append(f"{path}: {name} is available from {self.hardware[name].available_from}, "
                                 f"after this source's first month {first_use}")
 
+        sources = [*self.hyperscaler_contracts, *self.fixed_block_leases,
+                   *(self.terrestrial.sites if self.terrestrial else ()),
+                   *(self.orbital.satellite_classes if self.orbital else ())]
+        repeated = sorted({name for name in sources if sources.count(name) > 1})
+        if repeated:
+            problems.append(f"source names must be unique across contracts, leases, sites and satellite classes "
+                            f"(the plan is reported by source): {', '.join(repeated)} used more than once")
         for wl in ("training", "inference"):
             series = getattr(self.demand, wl).series_units
             if series is not None:

@@ -77,6 +77,8 @@ class Planner:
         has_solution = answer.incumbent_objective is not None
         if status == "time_limit" and not has_solution:
             status = "time_limit_no_solution"
+        elif status == "optimal" and not has_solution:  # never a plan-less "optimal"
+            status = "error"
         result.status = status
         bound = answer.objective_bound
         result.bound_usd = bound * MONEY if bound is not None and math.isfinite(bound) else None

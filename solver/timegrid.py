@@ -85,10 +85,6 @@ class TimeGrid:
         offset = month_index(month) - self.start_month + 1
         return offset // self.months_per_period - 1
 
-    def period_of(self, month: str) -> int:
-        """The period containing ``month``."""
-        return (month_index(month) - self.start_month) // self.months_per_period
-
     def year_schedule(self, schedule: float | dict[int, float] | None, default: float = 0.0) -> np.ndarray:
         """A :data:`~solver.schema.YearSchedule` on the periods: interpolated between years, flat outside."""
         if schedule is None:

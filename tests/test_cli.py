@@ -84,3 +84,12 @@ def test_no_files_and_bad_options(tmp_path):
     assert dcopt("validate", tmp_path).returncode == 2
     assert dcopt("solve", SMALL, "-j", "0").returncode == 2
     assert dcopt("frobnicate").returncode == 2
+
+
+def test_unwritable_output_is_one_line_not_a_traceback(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a directory")
+    run = dcopt("solve", SMALL, "--out", blocker, "--quiet")
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    assert "error while solving or writing" in run.stderr or "cannot write" in run.stderr

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import BASE, INSTANCES, deep_merge, make_instance
+from conftest import BASE, INSTANCES, contract, deep_merge, make_instance
 
 from solver import InstanceError, load_instance, parse_instance, with_changes
 
@@ -95,6 +95,13 @@ def test_unreadable_files_give_one_line(tmp_path, text, expected):
 def test_missing_file(tmp_path):
     with pytest.raises(InstanceError, match="cannot read the file"):
         load_instance(tmp_path / "nope.yaml")
+
+
+def test_source_names_are_unique_across_kinds():
+    lease = {"hardware": "gen1", "size_mw": 10, "fee_usd_per_month": 1, "available_from": "2026-01",
+             "end": "2026-12", "min_term_months": 1, "notice_months": 0}
+    with pytest.raises(InstanceError, match="source names must be unique .*: cloud used more than once"):
+        make_instance(hyperscaler_contracts=contract(), fixed_block_leases={"cloud": lease})
 
 
 def test_horizon_must_be_whole_periods():

@@ -34,8 +34,9 @@ def current_generation(instance: Instance, grid: TimeGrid) -> list[str | None]:
     return out
 
 
-def build_arrays(parts: Parts, site_name: str) -> dict:
-    """Per-period data of one site: which decisions are allowed, capex schedules ($M per module), lives."""
+def build_arrays(parts: Parts, site_name: str, generation: list[str | None]) -> dict:
+    """Per-period data of one site: which decisions are allowed, capex schedules ($M per module), lives.
+    ``generation`` is the newest hardware generation at each period (:func:`current_generation`)."""
     inst, grid = parts.instance, parts.grid
     site = inst.terrestrial.sites[site_name]
     costs = inst.terrestrial.build_costs
@@ -43,7 +44,6 @@ def build_arrays(parts: Parts, site_name: str) -> dict:
     periods = np.arange(T)
     lead = grid.periods_for_months(site.lead_time_months)
     life = max(1, grid.periods_for_months(costs.gpu_life_years * 12))
-    generation = current_generation(inst, grid)
     online = periods + lead
     has_hardware = np.array([o < T and generation[o] is not None for o in online])
     power_from = grid.first_period_from(site.power_available)
@@ -59,7 +59,6 @@ def build_arrays(parts: Parts, site_name: str) -> dict:
         "energy_per_mw": site.pue * HOURS_PER_MONTH * 1000 * site.electricity_usd_per_kwh
         * grid.months_per_period / MONEY,
         "opex_per_mw": site.fixed_opex_usd_per_mw_month * grid.months_per_period / MONEY,
-        "generation": generation,
     }
 
 
@@ -87,9 +86,10 @@ def add(m, parts: Parts) -> None:
     if inst.terrestrial is None or not inst.terrestrial.sites:
         return
     sites = list(inst.terrestrial.sites)
-    data = {s: build_arrays(parts, s) for s in sites}
+    newest = current_generation(inst, grid)  # the same for every site: computed once
+    data = {s: build_arrays(parts, s, newest) for s in sites}
     T = range(grid.n_periods)
-    generations = sorted({g for g in data[sites[0]]["generation"] if g is not None})
+    generations = sorted({g for g in newest if g is not None})
     if not generations:
         return  # no hardware generation is out in any period: nothing can be built
 
@@ -109,7 +109,7 @@ def add(m, parts: Parts) -> None:
 
     def generation_flow(s, g, t):
         """MW joining minus MW leaving generation ``g`` at ``t`` at site ``s``."""
-        gen, life = data[s]["generation"], data[s]["life"]
+        gen, life = newest, data[s]["life"]
         module = inst.terrestrial.sites[s].module_mw
         flow = module * modules_online_at(s, t) if gen[t] == g else 0
         if t >= life and gen[t] != gen[t - life]:  # a refresh to the same generation moves no MW

@@ -34,3 +34,40 @@ def test_changed_copy_solves_to_a_different_answer():
     small = load_instance(INSTANCES / "small.yaml")
     dearer = with_changes(small, {"orbital.satellite_classes.sat.gpus_usd_per_w": 60})
     assert solve(dearer).objective_usd >= solve(small).objective_usd - 1e-3
+
+
+# Each change reaches a different part of the matrix HiGHS holds: a cost (launch price), a right-hand side and
+# bound (demand), matrix coefficients (compute per MW), and the nonzero pattern itself (a lead time moves the
+# period at which a module's MW comes online).
+CHANGES = [
+    {"orbital.launch_vehicles.rocket.launch_price_usd_per_kg": 100},
+    {"demand.training.growth_law.start_units": 150_000},
+    {"hardware.gb200.compute_units_per_mw": 3000},
+    {"terrestrial.sites.plain.lead_time_months": 3},
+]
+
+
+@pytest.mark.parametrize("changes", CHANGES, ids=lambda c: next(iter(c)).rsplit(".", 1)[-1])
+def test_update_in_place_matches_a_fresh_solve(changes):
+    small = load_instance(INSTANCES / "small.yaml")
+    planner = Planner(small)
+    base = planner.solve(mip_gap=1e-9)
+    assert planner.update(changes) == "in place"
+    changed = planner.solve(mip_gap=1e-9)
+    fresh = solve(with_changes(small, changes), mip_gap=1e-9)
+    assert changed.status == fresh.status == "optimal"
+    assert changed.objective_usd == pytest.approx(fresh.objective_usd, rel=1e-9)
+    assert changed.objective_usd != pytest.approx(base.objective_usd, rel=1e-6)  # the change did reach HiGHS
+    # Back to the base data: nothing of the change is left behind in the HiGHS instance.
+    planner.update({})
+    assert planner.solve(mip_gap=1e-9).objective_usd == pytest.approx(base.objective_usd, rel=1e-9)
+
+
+def test_update_that_changes_the_model_shape_reloads_it():
+    small = load_instance(INSTANCES / "small.yaml")
+    planner = Planner(small)
+    planner.solve()
+    shorter = {"horizon.end": "2027-06"}  # fewer periods: other rows and columns
+    assert planner.update(shorter) == "reloaded"
+    assert planner.solve().objective_usd == pytest.approx(solve(with_changes(small, shorter)).objective_usd,
+                                                         rel=1e-9)

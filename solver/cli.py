@@ -1,4 +1,4 @@
-"""Command line: ``dcopt validate``, ``dcopt solve`` and ``dcopt marginal`` (also ``python -m solver``).
+"""Command line: ``dcopt validate | solve | marginal | tornado | breakeven | sweep`` (or ``python -m solver``).
 
 Exit codes: 0 every instance gave a plan (optimal, or the incumbent at a time limit); 1 some solve gave no
 trustworthy plan (infeasible, unbounded, no solution at the time limit, suspect, solver error); 2 some instance
@@ -14,9 +14,11 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 from solver.instance import InstanceError, instance_files, load_instance
 from solver.marginal import format_marginal, marginal_values
+from solver.params import Parameter, parse_param
 from solver.results import format_summary, write_atomic
 from solver.solve import Planner, solve
 from solver.timegrid import TimeGrid
@@ -49,7 +51,62 @@ def _parser() -> argparse.ArgumentParser:
                           help="output directory (default: results/<instance>/marginal)")
     marginal.add_argument("--time-limit", type=float, default=None, metavar="S", help="seconds for the MILP solve")
     marginal.add_argument("--gap", type=float, default=1e-4, metavar="G", help="relative MIP gap (default 1e-4)")
+
+    tornado = commands.add_parser("tornado", help="re-solve with each parameter at its low and high value; "
+                                  "rank by the swing of the net present cost (table and PNG chart)")
+    tornado.add_argument("instance", type=Path, metavar="INSTANCE")
+    tornado.add_argument("--param", action="append", default=[], metavar="PATH=LOW:HIGH",
+                         help="a parameter (PATH*=LOW:HIGH scales every number under PATH); repeatable")
+    tornado.add_argument("--params", type=Path, default=None, metavar="FILE",
+                         help="a file of parameters, one PATH=LOW:HIGH per line (# comments)")
+    _what_if_options(tornado)
+
+    breakeven = commands.add_parser("breakeven", help="the value of a parameter at which a source enters or "
+                                    "leaves the optimal plan")
+    breakeven.add_argument("instance", type=Path, metavar="INSTANCE")
+    breakeven.add_argument("--param", required=True, metavar="PATH", help="the parameter (PATH* to scale)")
+    breakeven.add_argument("--source", required=True, metavar="NAME",
+                           help="a source name, or a kind of source (orbital, build, hyperscaler_contract...)")
+    breakeven.add_argument("--between", required=True, nargs=2, type=float, metavar=("A", "B"))
+    breakeven.add_argument("--tolerance", type=float, default=None,
+                           help="width of the final bracket, in the parameter's unit (default: 1%% of B - A)")
+    _what_if_options(breakeven)
+
+    sweep = commands.add_parser("sweep", help="solve every point of a Latin hypercube or Sobol' design; "
+                                "resumable, point by point in SQLite")
+    sweep.add_argument("instance", type=Path, metavar="INSTANCE")
+    sweep.add_argument("--spec", required=True, type=Path, metavar="SWEEP.yaml")
+    sweep.add_argument("--out", default=None, type=Path,
+                       help="output directory (default: results/<instance>/sweep-<spec>); run again to resume")
+    sweep.add_argument("-j", "--jobs", type=int, default=1, help="worker processes (one HiGHS thread each)")
+    sweep.add_argument("--rebuild", action="store_true",
+                       help="rebuild the model at every point instead of changing it in place (benchmarks)")
+    sweep.add_argument("--limit", type=int, default=None, help="stop after this many new points")
+    sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
+
+
+def _what_if_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", dest="fixed",
+                         help="a fixed change for every solve, VALUE in YAML (e.g. "
+                         "orbital.launch_vehicles.starship.learning_curve=null); repeatable")
+    command.add_argument("--out", default=None, type=Path, help="output directory (default: results/<instance>)")
+    command.add_argument("--time-limit", type=float, default=None, metavar="S", help="seconds per solve")
+    command.add_argument("--gap", type=float, default=1e-4, metavar="G", help="relative MIP gap (default 1e-4)")
+    command.add_argument("--threads", type=int, default=None, help="HiGHS threads")
+
+
+def _fixed_changes(texts: list[str]) -> dict:
+    fixed = {}
+    for text in texts:
+        path, sep, content = text.partition("=")
+        if not sep or not path.strip():
+            raise InstanceError(f"--set {text!r}: expected PATH=VALUE")
+        try:
+            fixed[path.strip()] = yaml.safe_load(content)
+        except yaml.YAMLError:
+            raise InstanceError(f"--set {text!r}: the value is not valid YAML") from None
+    return fixed
 
 
 def validate_command(paths: list[str]) -> int:
@@ -173,12 +230,96 @@ def marginal_command(args: argparse.Namespace) -> int:
     return EXIT_OK if values.status in PLAN_STATUSES else EXIT_SOLVE_FAILED
 
 
+def tornado_command(args: argparse.Namespace) -> int:
+    from solver.sensitivity import tornado
+
+    lines = list(args.param)
+    if args.params is not None:
+        try:
+            text = args.params.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InstanceError(f"{args.params}: cannot read the parameter file: {exc}") from None
+        lines += [line.split("#", 1)[0].strip() for line in text.splitlines() if line.split("#", 1)[0].strip()]
+    if not lines:
+        raise InstanceError("dcopt tornado: give at least one --param PATH=LOW:HIGH (or --params FILE)")
+    parameters = [parse_param(line) for line in lines]
+    instance = load_instance(args.instance)
+    result = tornado(instance, parameters, fixed=_fixed_changes(args.fixed), mip_gap=args.gap,
+                     time_limit=args.time_limit, threads=args.threads)
+    out = args.out if args.out is not None else Path("results") / args.instance.stem
+    out.mkdir(parents=True, exist_ok=True)
+    result.to_csv(out / "tornado.csv")
+    result.plot(out / "tornado.png")
+    shown = result.table[["parameter", "low", "high", "delta_low_usd", "delta_high_usd", "swing_usd",
+                          "plan_change_low", "plan_change_high"]].copy()
+    for column in ("delta_low_usd", "delta_high_usd", "swing_usd"):
+        shown[column] = shown[column].map(lambda v: f"{v / 1e9:+,.2f}B")
+    print(f"Tornado of {instance.name}: base net present cost ${result.base_usd / 1e9:,.2f}B")
+    print(shown.to_string(index=False))
+    print(f"\nTable and chart written to {out / 'tornado.csv'} and {out / 'tornado.png'}")
+    return EXIT_OK
+
+
+def breakeven_command(args: argparse.Namespace) -> int:
+    from solver.sensitivity import breakeven
+
+    path = args.param.strip()
+    low, high = args.between
+    parameter = Parameter(path=path.removesuffix("*"), low=min(low, high), high=max(low, high),
+                          scale=path.endswith("*"))
+    instance = load_instance(args.instance)
+    try:
+        result = breakeven(instance, parameter, args.source, tolerance=args.tolerance,
+                           fixed=_fixed_changes(args.fixed), mip_gap=args.gap, time_limit=args.time_limit,
+                           threads=args.threads)
+    except (ValueError, RuntimeError) as exc:
+        print(f"{args.instance}: {exc}", file=sys.stderr)
+        return EXIT_SOLVE_FAILED
+    out = args.out if args.out is not None else Path("results") / args.instance.stem
+    out.mkdir(parents=True, exist_ok=True)
+    write_atomic(out / "breakeven.csv", result.evaluations.to_csv(index=False))
+    print(result.summary())
+    print(result.evaluations.to_string(index=False))
+    print(f"\nEvaluations written to {out / 'breakeven.csv'}")
+    return EXIT_OK
+
+
+def sweep_command(args: argparse.Namespace) -> int:
+    from solver.sweep import load_spec, run_sweep
+
+    spec = load_spec(args.spec)
+    instance = load_instance(args.instance)
+    if args.jobs < 1:
+        raise InstanceError("dcopt sweep: -j must be at least 1")
+    out = args.out if args.out is not None else Path("results") / args.instance.stem / f"sweep-{args.spec.stem}"
+    run = run_sweep(instance, spec, out / "points.sqlite", workers=args.jobs, persistent=not args.rebuild,
+                    progress=not args.no_progress, limit=args.limit)
+    write_atomic(out / "points.csv", run.points.to_csv(index=False))
+    for name, table in run.summary.items():
+        write_atomic(out / f"{name}.csv", table.to_csv(index=False))
+    print(f"Sweep of {instance.name}: {len(run.points)} points stored ({run.solved_now} solved now in "
+          f"{run.seconds:,.1f} s, {run.skipped} already there), in {out}")
+    for name, table in run.summary.items():
+        print(f"\n{name}:")
+        print(table.to_string(index=False, float_format=lambda v: f"{v:,.4g}"))
+    return EXIT_OK if (run.points["status"].isin(PLAN_STATUSES)).all() else EXIT_SOLVE_FAILED
+
+
+WHAT_IF_COMMANDS = {"tornado": tornado_command, "breakeven": breakeven_command, "sweep": sweep_command}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "validate":
         return validate_command(args.paths)
     if args.command == "marginal":
         return marginal_command(args)
+    if args.command in WHAT_IF_COMMANDS:
+        try:
+            return WHAT_IF_COMMANDS[args.command](args)
+        except InstanceError as exc:  # a bad path, range, spec or instance: one line, before any solve
+            print(exc, file=sys.stderr)
+            return EXIT_INVALID
     if args.jobs < 1:
         print("dcopt solve: -j must be at least 1", file=sys.stderr)
         return EXIT_INVALID

@@ -138,7 +138,7 @@ class Planner:
         a lead time moved the periods a module can come online: the model is passed to HiGHS anew).
         """
         instance = changes if isinstance(changes, Instance) else with_changes(self.base, changes)
-        old, previous_plan = self.compiled, self._plan_vector()
+        old, previous_plan = self.compiled, self.plan_vector()
         start = time.perf_counter()
         self.model, self.parts = build_model(instance)
         self.instance = instance
@@ -167,7 +167,8 @@ class Planner:
         self.handoff_s = time.perf_counter() - start
         return self.last_update
 
-    def _plan_vector(self) -> np.ndarray | None:
+    def plan_vector(self) -> np.ndarray | None:
+        """The last solve's value of every column of the compiled model (None without a plan)."""
         if self.compiled is None or self.highs.getInfo().primal_solution_status != _FEASIBLE:
             return None
         return np.asarray(self.highs.getSolution().col_value, dtype=float)

@@ -1,0 +1,236 @@
+"""One-at-a-time what-ifs on a solved plan: the tornado and the break-even of a source.
+
+:func:`tornado` re-solves the instance with each parameter at its low and at its high value (the others at the
+instance's values), in one :class:`~solver.solve.Planner` changed in place, and ranks the parameters by the swing
+of the net present cost, saying which sources enter, leave or change in each case.
+
+:func:`breakeven` finds the value of a parameter at which a source (or a kind of source, such as ``orbital``)
+enters or leaves the optimal plan: ``scipy.optimize.bisect`` on the plan indicator brackets it to the tolerance,
+then the two plans either side of the bracket are costed with the decisions fixed and ``scipy.optimize.brentq``
+finds where their costs cross. Near the break-even the two plans cost nearly the same, so the MILP gap decides
+which one a solve returns: the result states the width of the parameter band within which the gap leaves the
+indicator undecided (``noise_band``), so a tolerance finer than that band is known to be solver noise.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import optimize
+
+from solver.params import Parameter, apply, check
+from solver.results import write_atomic
+from solver.schema import Instance
+from solver.solve import Planner, Result
+from solver.sweep import IN_PLAN_MW, point_outputs
+
+CHANGE_SHARE = 0.01  # a source "changes" when its MW-months move by more than 1%
+
+
+@dataclass
+class Tornado:
+    """One row per parameter, sorted by swing; ``base_usd`` is the net present cost with no parameter moved."""
+
+    base_usd: float
+    table: pd.DataFrame
+
+    def to_csv(self, path: str | Path) -> None:
+        write_atomic(Path(path), self.table.to_csv(index=False))
+
+    def plot(self, path: str | Path) -> None:
+        """A tornado chart (PNG): the change of the net present cost at each parameter's low and high value."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        rows = self.table.iloc[::-1]  # largest swing at the top
+        fig, ax = plt.subplots(figsize=(9, 0.55 * len(rows) + 1.6))
+        y = np.arange(len(rows))
+        ax.barh(y, rows["delta_low_usd"] / 1e9, color="#4878a8", label="at low value")
+        ax.barh(y, rows["delta_high_usd"] / 1e9, color="#d1803a", label="at high value")
+        ax.set_yticks(y, [f"{p}\n[{lo:g} .. {hi:g}]" for p, lo, hi in zip(rows["parameter"], rows["low"],
+                                                                            rows["high"], strict=True)], fontsize=8)
+        ax.axvline(0, color="black", linewidth=0.8)
+        ax.set_xlabel(f"change of net present cost, USD billion (base {self.base_usd / 1e9:,.2f})")
+        ax.legend(loc="lower right", fontsize=8)
+        fig.tight_layout()
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+
+
+def tornado(instance: Instance, parameters: list[Parameter], *, fixed: dict[str, Any] | None = None,
+            mip_gap: float = 1e-4, time_limit: float | None = None, threads: int | None = None) -> Tornado:
+    """Re-solve with each parameter at its low and high value in turn; rank by the swing of the net present cost.
+
+    ``fixed`` changes (path -> content) apply to every solve, the base included."""
+    check(instance, parameters, fixed)
+    planner = Planner(apply(instance, {}, fixed))
+    options = {"mip_gap": mip_gap, "time_limit": time_limit, "threads": threads}
+    base = _solved(planner.solve(**options), "the base case")
+    base_sources = _sources(planner, base)
+    rows = []
+    for parameter in parameters:
+        row: dict[str, Any] = {"parameter": parameter.label, "low": parameter.low, "high": parameter.high}
+        for end, value in (("low", parameter.low), ("high", parameter.high)):
+            planner.update(apply(instance, {parameter: value}, fixed))
+            result = planner.solve(**options)
+            row[f"status_{end}"] = result.status
+            row[f"npc_{end}_usd"] = result.objective_usd if result.has_plan else math.nan
+            row[f"delta_{end}_usd"] = row[f"npc_{end}_usd"] - base.objective_usd
+            row[f"plan_change_{end}"] = plan_change(base_sources, _sources(planner, result)) if result.has_plan \
+                else f"no plan ({result.status})"
+        costs = [base.objective_usd, row["npc_low_usd"], row["npc_high_usd"]]
+        row["swing_usd"] = max(costs) - min(costs)
+        rows.append(row)
+    table = pd.DataFrame(rows).sort_values("swing_usd", ascending=False, kind="stable", ignore_index=True)
+    return Tornado(base_usd=base.objective_usd, table=table)
+
+
+def plan_change(before: dict[str, dict], after: dict[str, dict]) -> str:
+    """Which sources enter, leave or change scale between two plans, e.g. ``+suncatcher (244 MW peak); -colossus_1``."""
+    changes = []
+    for source in sorted(set(before) | set(after)):
+        old = before.get(source, {"peak_mw": 0.0, "mw_months": 0.0})
+        new = after.get(source, {"peak_mw": 0.0, "mw_months": 0.0})
+        was, now = old["peak_mw"] > IN_PLAN_MW, new["peak_mw"] > IN_PLAN_MW
+        if now and not was:
+            changes.append(f"+{source} ({new['peak_mw']:,.0f} MW peak)")
+        elif was and not now:
+            changes.append(f"-{source}")
+        elif was and abs(new["mw_months"] - old["mw_months"]) > CHANGE_SHARE * old["mw_months"]:
+            changes.append(f"{source} {old['mw_months']:,.0f}->{new['mw_months']:,.0f} MW-months")
+    return "; ".join(changes) or "same sources"
+
+
+@dataclass
+class Breakeven:
+    """Where ``source`` enters or leaves the plan as ``parameter`` moves over ``[low, high]``."""
+
+    parameter: str
+    source: str
+    value: float  # the crossing of the two bracketing plans' costs (the bracket's midpoint if they do not cross)
+    bracket: tuple[float, float]  # the source is in the plan at one end and not at the other
+    tolerance: float
+    in_plan_below: bool  # True: the source is in the plan for values below the break-even
+    noise_band: float  # width of parameter values within which the MILP gap cannot tell the two plans apart
+    mip_gap: float
+    evaluations: pd.DataFrame = field(repr=False)
+
+    def summary(self) -> str:
+        side = "below" if self.in_plan_below else "above"
+        lines = [f"{self.source} is in the plan for {self.parameter} {side} {self.value:,.6g} "
+                 f"(bracket {self.bracket[0]:,.6g} .. {self.bracket[1]:,.6g}, tolerance {self.tolerance:g}; "
+                 f"{len(self.evaluations)} MILP solves at gap {self.mip_gap:g})"]
+        if math.isfinite(self.noise_band):
+            verdict = ("within the tolerance" if self.noise_band <= self.tolerance
+                       else "WIDER than the tolerance: tighten --gap for an answer that is not solver noise")
+            lines.append(f"  the MILP gap leaves the plan undecided over a band of {self.noise_band:,.3g} "
+                         f"around it, {verdict}")
+        return "\n".join(lines)
+
+
+def breakeven(instance: Instance, parameter: Parameter, source: str, *, tolerance: float | None = None,
+              fixed: dict[str, Any] | None = None, mip_gap: float = 1e-4, time_limit: float | None = None,
+              threads: int | None = None) -> Breakeven:
+    """The value of ``parameter`` in ``[parameter.low, parameter.high]`` at which ``source`` enters the plan.
+
+    ``source`` is a source name or a kind of source (``orbital``, ``build``...): the indicator is whether any
+    matching source has MW online in the plan. ``tolerance`` (default 1% of the range) is the bracket width at
+    which bisection stops. Raises ``ValueError`` if the indicator is the same at both ends."""
+    check(instance, [parameter], fixed)
+    low, high = parameter.low, parameter.high
+    tolerance = tolerance if tolerance is not None else (high - low) / 100
+    planner = Planner(apply(instance, {parameter: low}, fixed))
+    evaluations: list[dict] = []
+    plans: dict[float, tuple[np.ndarray, bool]] = {}
+
+    def in_plan(x: float) -> float:
+        if x in plans:  # scipy's bisect evaluates the ends again
+            return 1.0 if plans[x][1] else -1.0
+        planner.update(apply(instance, {parameter: x}, fixed))
+        result = _solved(planner.solve(mip_gap=mip_gap, time_limit=time_limit, threads=threads),
+                         f"{parameter.label}={x:g}")
+        matching = _matching(result, source)
+        peak = float(result.plan.loc[matching, "mw_online"].max()) if matching.any() else 0.0
+        evaluations.append({"value": x, "in_plan": peak > IN_PLAN_MW, "peak_mw": peak, "status": result.status,
+                            "npc_usd": result.objective_usd, "gap": result.gap})
+        plans[x] = (planner.plan_vector(), peak > IN_PLAN_MW)
+        return 1.0 if peak > IN_PLAN_MW else -1.0
+
+    at_low, at_high = in_plan(low), in_plan(high)
+    if at_low == at_high:
+        where = "in the plan" if at_low > 0 else "not in the plan"
+        raise ValueError(f"{source} is {where} at both {parameter.label}={low:g} and {high:g}: "
+                         "no break-even between them")
+    optimize.bisect(in_plan, low, high, xtol=tolerance, rtol=4 * np.finfo(float).eps)
+    table = pd.DataFrame(evaluations)
+    inside = table[table["in_plan"]]["value"]
+    outside = table[~table["in_plan"]]["value"]
+    in_plan_below = bool(at_low > 0)
+    bracket = (inside.max(), outside.min()) if in_plan_below else (outside.max(), inside.min())
+    value, band = _crossing(instance, parameter, fixed, bracket, plans, mip_gap, planner)
+    return Breakeven(parameter=parameter.label, source=source, value=value, bracket=bracket, tolerance=tolerance,
+                     in_plan_below=in_plan_below, noise_band=band, mip_gap=mip_gap,
+                     evaluations=table.sort_values("value", ignore_index=True))
+
+
+def _crossing(instance: Instance, parameter: Parameter, fixed, bracket: tuple[float, float], plans: dict,
+              mip_gap: float, planner: Planner) -> tuple[float, float]:
+    """Where the costs of the two plans at the bracket's ends cross (decisions fixed), and the noise band there.
+
+    The cost of a fixed plan at a parameter value is c(x)·v + offset(x) of the model compiled at x; the plans are
+    only compared where both models have the same columns. Returns the midpoint and an infinite band when the two
+    costs do not cross inside the bracket (the parameter also moved constraints, not only costs)."""
+    a, b = bracket
+    midpoint = (a + b) / 2
+    compiled = {}
+    for x in (a, b):
+        planner.update(apply(instance, {parameter: x}, fixed))
+        compiled[x] = planner.compiled
+    if compiled[a] is None or compiled[b] is None or compiled[a].column_names != compiled[b].column_names:
+        return midpoint, math.inf
+    plan_a, plan_b = plans[a][0], plans[b][0]
+    if plan_a is None or plan_b is None:
+        return midpoint, math.inf
+
+    def cost(plan: np.ndarray, x: float) -> float:  # linear interpolation between the ends: exact for prices
+        lp = compiled[x].lp
+        return float(np.dot(lp.col_cost_, plan) + lp.offset_)
+
+    def difference(x: float) -> float:
+        w = (x - a) / (b - a) if b != a else 0.0
+        return ((1 - w) * (cost(plan_a, a) - cost(plan_b, a)) + w * (cost(plan_a, b) - cost(plan_b, b)))
+
+    d_a, d_b = difference(a), difference(b)
+    slope = abs(d_b - d_a) / (b - a) if b != a else 0.0
+    gap_money = mip_gap * max(abs(cost(plan_a, a)), abs(cost(plan_b, b)))
+    band = gap_money / slope if slope > 0 else math.inf
+    if d_a * d_b >= 0:
+        return midpoint, band
+    return float(optimize.brentq(difference, a, b)), band
+
+
+def _solved(result: Result, what: str) -> Result:
+    if not result.has_plan:
+        raise RuntimeError(f"{what}: no plan ({result.status}{': ' + result.message if result.message else ''})")
+    return result
+
+
+def _sources(planner: Planner, result: Result) -> dict[str, dict]:
+    return point_outputs(result, planner.parts.grid.months_per_period)["sources"]
+
+
+def _matching(result: Result, source: str) -> pd.Series:
+    plan = result.plan
+    matching = (plan["source"] == source) | (plan["kind"] == source)
+    if not matching.any():
+        known = sorted(set(plan["source"]) | set(plan["kind"]))
+        raise ValueError(f"no source or kind of source named {source!r} (known: {', '.join(known)})")
+    return matching
+

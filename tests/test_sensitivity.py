@@ -1,0 +1,113 @@
+"""Tornado and break-even on the tiny instance, where every number is worked out by hand.
+
+The tiny base (``conftest.py``): 12 months of 2026, no discounting, 1 MW of gen1 serves 1,000 compute units,
+unmet demand costs $10,000 per unit-month, so 1 MW unmet for a month costs $10M.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from conftest import contract, make_instance, training
+
+from solver.instance import InstanceError
+from solver.params import Parameter, apply, check, parse_param
+from solver.sensitivity import breakeven, tornado
+
+PRICE = "hyperscaler_contracts.cloud.price_usd_per_mw_month"
+
+
+def test_parse_param_forms():
+    assert parse_param("a.b=1:2") == Parameter(path="a.b", low=1.0, high=2.0)
+    assert parse_param("a.b*=0.5:1.5") == Parameter(path="a.b", low=0.5, high=1.5, scale=True)
+    for bad in ("a.b", "a.b=1", "a.b=x:2", "=1:2"):
+        with pytest.raises(InstanceError):
+            parse_param(bad)
+
+
+def test_scale_multiplies_every_number_under_the_path_but_not_the_keys():
+    inst = make_instance(demand=training({"2026-01": 100_000, "2026-07": 200_000}))
+    scaled = apply(inst, {Parameter(path="demand.training.series_units", low=0, high=2, scale=True): 1.5})
+    assert scaled.demand.training.series_units == {"2026-01": 150_000, "2026-07": 300_000}
+    assert scaled.demand.training.unmet_penalty_usd_per_unit_month == 10_000  # outside the path: untouched
+
+
+def test_bad_paths_and_ranges_are_one_line_errors_before_any_solve():
+    inst = make_instance(hyperscaler_contracts=contract())
+    with pytest.raises(InstanceError, match=r"hyperscaler_contracts\.clod\.price_usd_per_mw_month: no field 'clod' "
+                                            r"\(known under hyperscaler_contracts: cloud\)"):
+        check(inst, [Parameter(path="hyperscaler_contracts.clod.price_usd_per_mw_month", low=1, high=2)])
+    with pytest.raises(InstanceError, match="price_usd_per_mw_month=-1"):  # an end the schema rejects
+        check(inst, [Parameter(path=PRICE, low=-1, high=2)])
+    with pytest.raises(InstanceError, match="LOW <= HIGH"):
+        check(inst, [Parameter(path=PRICE, low=3, high=2)])
+    with pytest.raises(InstanceError, match="needs a numeric field"):
+        check(inst, [Parameter(path="hyperscaler_contracts.cloud.hardware", low=1, high=2)])
+
+
+def tornado_instance():
+    """100 MW of training demand all year; 50 MW blocks of a 1-month-term contract at $1M per MW-month.
+
+    Base: two blocks every month, 100 MW x 12 x $1M = $1,200M (the contract is far cheaper than the $10M penalty).
+    """
+    return make_instance(demand=training({"2026-01": 100_000}),
+                         hyperscaler_contracts=contract(block_mw=50, ramp_mw={"2026-01": 200}))
+
+
+def test_tornado_ranks_by_swing_and_names_the_plan_changes():
+    """Price $0.5M..$2M: $600M..$2,400M (-600M, +1,200M; swing $1,800M), the plan unchanged.
+    Demand x0.5..x1: 50 MW, $600M (-600M), and the base; swing $600M; the low case halves the contract.
+    Penalty $20k..$30k per unit-month: the contract is cheaper either way, nothing moves; swing 0.
+    """
+    result = tornado(tornado_instance(), [
+        Parameter(path="demand.training.unmet_penalty_usd_per_unit_month", low=20_000, high=30_000),
+        Parameter(path="demand.training.series_units", low=0.5, high=1.0, scale=True),
+        Parameter(path=PRICE, low=500_000, high=2_000_000),
+    ])
+    table = result.table
+    assert result.base_usd == pytest.approx(1_200e6, rel=1e-9)
+    assert list(table["parameter"]) == [PRICE, "demand.training.series_units (x)",
+                                        "demand.training.unmet_penalty_usd_per_unit_month"]
+    assert list(table["swing_usd"]) == pytest.approx([1_800e6, 600e6, 0], abs=1e-3)
+    assert list(table["delta_low_usd"]) == pytest.approx([-600e6, -600e6, 0], abs=1e-3)
+    assert list(table["delta_high_usd"]) == pytest.approx([1_200e6, 0, 0], abs=1e-3)
+    assert table.loc[1, "plan_change_low"] == "cloud 1,200->600 MW-months"
+    assert table.loc[0, "plan_change_high"] == table.loc[2, "plan_change_low"] == "same sources"
+
+
+def test_tornado_chart_is_written(tmp_path):
+    result = tornado(tornado_instance(), [Parameter(path=PRICE, low=500_000, high=2_000_000)])
+    result.plot(tmp_path / "t.png")
+    assert (tmp_path / "t.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def breakeven_instance():
+    """100 MW of demand in January and February only; one 100 MW block with a 6-month take-or-pay term.
+
+    Taking the block costs 6 x 100 MW x p; leaving both months unmet costs 2 x 100 MW x $10M = $2,000M.
+    Break-even: p = $2,000M / 600 = $3,333,333.33 per MW-month; the contract is in the plan below it.
+    """
+    return make_instance(demand=training({"2026-01": 100_000, "2026-03": 0}),
+                         hyperscaler_contracts=contract(min_term_months=6))
+
+
+def test_breakeven_price_of_a_contract_by_hand():
+    result = breakeven(breakeven_instance(), Parameter(path=PRICE, low=1e6, high=1e7), "cloud", tolerance=1e4)
+    low, high = result.bracket
+    assert result.in_plan_below
+    assert low <= 2e9 / 600 <= high and high - low <= 1e4
+    # The two plans either side cost $600M x p/1M and $2,000M: with the decisions fixed they cross exactly there.
+    assert result.value == pytest.approx(2e9 / 600, rel=1e-9)
+    assert result.noise_band == pytest.approx(1e-4 * 2e9 / 600, rel=0.05)  # gap x $2,000M / $600 per unit of p
+
+
+def test_breakeven_by_kind_of_source_and_without_a_sign_change():
+    by_kind = breakeven(breakeven_instance(), Parameter(path=PRICE, low=1e6, high=1e7), "hyperscaler_contract",
+                        tolerance=1e5)
+    assert by_kind.bracket[0] <= 2e9 / 600 <= by_kind.bracket[1]
+    with pytest.raises(ValueError, match="in the plan at both"):
+        breakeven(breakeven_instance(), Parameter(path=PRICE, low=1e6, high=3e6), "cloud")
+    with pytest.raises(ValueError, match="no source or kind of source named 'cluod'"):
+        breakeven(breakeven_instance(), Parameter(path=PRICE, low=1e6, high=1e7), "cluod")
+    assert math.isfinite(by_kind.value)

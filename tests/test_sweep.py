@@ -1,0 +1,136 @@
+"""Sweeps: designs, the SQLite store and resume, failed points, statistics with known answers, executors."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import sqlite3
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import contract, make_instance, training
+
+from solver.instance import InstanceError
+from solver.sweep import SweepSpec, design_points, load_spec, read_points, run_sweep
+
+PRICE = "hyperscaler_contracts.cloud.price_usd_per_mw_month"
+PENALTY = "demand.training.unmet_penalty_usd_per_unit_month"
+
+
+def linear_instance():
+    """100 MW of training demand all year, a 1-month-term contract far below the $10M-per-MW-month penalty.
+
+    The plan is the same for every price in $0.5M..$1.5M: the net present cost is 100 MW x 12 x p = 1,200 p
+    (p in USD per MW-month), linear in the price and independent of the penalty."""
+    return make_instance(demand=training({"2026-01": 100_000}), hyperscaler_contracts=contract())
+
+
+def spec(**fields) -> SweepSpec:
+    base = {"design": "lhs", "points": 8, "seed": 7, "mip_gap": 1e-9, "parameters": [
+        {"path": PRICE, "low": 500_000, "high": 1_500_000},
+        {"path": PENALTY, "low": 20_000, "high": 30_000},
+    ]}
+    return SweepSpec.model_validate(base | fields)
+
+
+def comparable(points: pd.DataFrame) -> pd.DataFrame:
+    return points.drop(columns=["seconds", "how"]).round(6)
+
+
+def test_lhs_design_draws_each_parameter_once_per_stratum():
+    points = design_points(spec(points=10))
+    assert points.shape == (10, 2)
+    strata = np.floor((points[:, 0] - 500_000) / 100_000)  # uniform on 10 equal strata: each hit exactly once
+    assert sorted(strata) == list(range(10))
+
+
+def test_sweep_costs_and_statistics_known_answers(tmp_path):
+    run = run_sweep(linear_instance(), spec(), tmp_path / "s.sqlite", progress=False)
+    points = run.points
+    assert (points["status"] == "optimal").all() and len(points) == 8
+    assert np.allclose(points["objective_usd"], 1_200 * points[PRICE], rtol=1e-9)
+    assert (points["peak_mw:cloud"] == 100).all()
+    spearman = run.summary["spearman"].set_index(["parameter", "output"])["spearman_rho"]
+    assert spearman[(PRICE, "objective_usd")] == pytest.approx(1.0)
+    cost = run.summary["cost"].iloc[0]
+    assert cost["p50"] == pytest.approx(1_200 * points[PRICE].median(), rel=1e-9)
+    sources = run.summary["sources"].set_index("source")
+    assert sources.loc["cloud", "share_of_points_in_plan"] == 1.0
+
+
+def test_sobol_indices_of_a_cost_that_depends_on_one_input_only(tmp_path):
+    """Cost = 1,200 p: the penalty has no effect, so its AB points equal the A points and both its indices are
+    exactly 0 (Saltelli 2010 and Jansen estimators); the price carries all the variance (total index ~1)."""
+    run = run_sweep(linear_instance(), spec(design="sobol", points=16), tmp_path / "s.sqlite", progress=False)
+    assert len(run.points) == 16 * (2 + 2)
+    sobol = run.summary["sobol"].set_index("parameter")
+    assert sobol.loc[PENALTY, "first_order"] == pytest.approx(0, abs=1e-12)
+    assert sobol.loc[PENALTY, "total_order"] == pytest.approx(0, abs=1e-12)
+    assert sobol.loc[PRICE, "total_order"] == pytest.approx(1, abs=0.25)
+
+
+def test_resume_after_a_crash_gives_the_same_table(tmp_path):
+    whole = run_sweep(linear_instance(), spec(), tmp_path / "whole.sqlite", progress=False).points
+
+    class Crash(RuntimeError):
+        pass
+
+    def crash_after_three(row, seen=[]):  # noqa: B006 - a counter kept across calls
+        seen.append(row["id"])
+        if len(seen) == 3:
+            raise Crash
+
+    with pytest.raises(Crash):
+        run_sweep(linear_instance(), spec(), tmp_path / "part.sqlite", progress=False, on_point=crash_after_three)
+    assert len(read_points(tmp_path / "part.sqlite")) == 3  # what finished before the crash is kept
+    resumed = run_sweep(linear_instance(), spec(), tmp_path / "part.sqlite", progress=False)
+    assert resumed.skipped == 3 and resumed.solved_now == 5
+    pd.testing.assert_frame_equal(comparable(resumed.points), comparable(whole))
+
+
+def test_a_different_sweep_never_mixes_into_an_existing_file(tmp_path):
+    run_sweep(linear_instance(), spec(), tmp_path / "s.sqlite", progress=False, limit=1)
+    with pytest.raises(InstanceError, match="holds a different sweep"):
+        run_sweep(linear_instance(), spec(seed=8), tmp_path / "s.sqlite", progress=False)
+
+
+def test_invalid_points_are_recorded_and_the_sweep_goes_on(tmp_path):
+    # A normal law on the price puts some points below zero, which the schema rejects.
+    params = [{"path": PRICE, "distribution": "normal", "mean": 200_000, "sd": 400_000}]
+    run = run_sweep(linear_instance(), spec(parameters=params, points=16), tmp_path / "s.sqlite", progress=False)
+    points = run.points
+    negative = points[PRICE] < 0
+    assert negative.any() and (~negative).any()
+    assert (points.loc[negative, "status"] == "invalid").all()
+    assert points.loc[negative, "message"].str.contains("price_usd_per_mw_month").all()
+    assert (points.loc[~negative, "status"] == "optimal").all()
+    with sqlite3.connect(tmp_path / "s.sqlite") as db:
+        assert db.execute("SELECT COUNT(*) FROM points").fetchone()[0] == 16
+
+
+def test_worker_processes_give_the_same_table(tmp_path):
+    inline = run_sweep(linear_instance(), spec(), tmp_path / "a.sqlite", progress=False).points
+    with cf.ProcessPoolExecutor(max_workers=2) as pool:
+        pooled = run_sweep(linear_instance(), spec(), tmp_path / "b.sqlite", progress=False, executor=pool,
+                           workers=2).points
+    pd.testing.assert_frame_equal(comparable(pooled), comparable(inline))
+
+
+def test_dask_local_cluster_runs_the_same_sweep(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    inline = run_sweep(linear_instance(), spec(), tmp_path / "a.sqlite", progress=False).points
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) \
+            as cluster, distributed.Client(cluster) as client:
+        on_dask = run_sweep(linear_instance(), spec(), tmp_path / "b.sqlite", progress=False,
+                            executor=client.get_executor(), workers=2).points
+    pd.testing.assert_frame_equal(comparable(on_dask), comparable(inline))
+
+
+def test_spec_errors_name_the_file_and_field(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("design: lhs\npoints: 4\nparameters:\n  - path: a.b\n    lo: 1\n    high: 2\n")
+    with pytest.raises(InstanceError, match=r"bad\.yaml: parameters\.0\.lo: unknown field"):
+        load_spec(path)
+    path.write_text("design: sobol\npoints: 6\nparameters:\n  - {path: a.b, low: 1, high: 2}\n")
+    with pytest.raises(InstanceError, match="power of 2"):
+        load_spec(path)

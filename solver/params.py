@@ -104,9 +104,10 @@ def apply(instance: Instance, values: dict[Parameter, float], fixed: dict[str, A
 
 
 def check(instance: Instance, parameters: list[Parameter], fixed: dict[str, Any] | None = None) -> None:
-    """Raise :class:`InstanceError` (one line) unless every path exists, holds numbers, and both ends are valid.
+    """Raise :class:`InstanceError` (one line) unless every path exists and holds numbers, and the instance is
+    valid with each parameter at each of its :meth:`~Parameter.values_to_check` (the others at their middle).
 
-    Run before any solve, so a typo costs nothing (see :meth:`Parameter.values_to_check`)."""
+    Run before any solve, so a typo costs nothing."""
     data = instance.model_dump()
     for path in fixed or {}:
         _get(data, path, instance.name)
@@ -123,8 +124,11 @@ def check(instance: Instance, parameters: list[Parameter], fixed: dict[str, Any]
         if parameter.distribution not in DISTRIBUTIONS:
             raise InstanceError(f"{parameter.label}: unknown distribution {parameter.distribution!r} "
                                 f"(expected one of {', '.join(DISTRIBUTIONS)})")
+    middle = {p: float(p.frozen().median()) for p in parameters}
+    for parameter in parameters:
         for end in parameter.values_to_check():
-            apply(instance, {parameter: end}, fixed, source=f"{instance.name} with {parameter.label}={end:g}")
+            apply(instance, middle | {parameter: end}, fixed,
+                  source=f"{instance.name} with {parameter.label}={end:g}")
 
 
 def _get(data: dict, path: str, name: str = "instance") -> Any:

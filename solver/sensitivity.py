@@ -70,6 +70,9 @@ def tornado(instance: Instance, parameters: list[Parameter], *, fixed: dict[str,
 
     ``fixed`` changes (path -> content) apply to every solve, the base included."""
     check(instance, parameters, fixed)
+    # Every case is built (and so validated) before the first solve.
+    cases = {(parameter, end): apply(instance, {parameter: getattr(parameter, end)}, fixed)
+             for parameter in parameters for end in ("low", "high")}
     planner = Planner(apply(instance, {}, fixed))
     options = {"mip_gap": mip_gap, "time_limit": time_limit, "threads": threads}
     base = _solved(planner.solve(**options), "the base case")
@@ -77,8 +80,8 @@ def tornado(instance: Instance, parameters: list[Parameter], *, fixed: dict[str,
     rows = []
     for parameter in parameters:
         row: dict[str, Any] = {"parameter": parameter.label, "low": parameter.low, "high": parameter.high}
-        for end, value in (("low", parameter.low), ("high", parameter.high)):
-            planner.update(apply(instance, {parameter: value}, fixed))
+        for end in ("low", "high"):
+            planner.update(cases[parameter, end])
             result = planner.solve(**options)
             row[f"status_{end}"] = result.status
             row[f"npc_{end}_usd"] = result.objective_usd if result.has_plan else math.nan

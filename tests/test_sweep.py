@@ -72,15 +72,15 @@ def test_sobol_indices_of_a_cost_that_depends_on_one_input_only(tmp_path):
 def test_resume_after_a_crash_gives_the_same_table(tmp_path):
     whole = run_sweep(linear_instance(), spec(), tmp_path / "whole.sqlite", progress=False).points
 
-    class Crash(RuntimeError):
+    class SimulatedCrashError(RuntimeError):
         pass
 
     def crash_after_three(row, seen=[]):  # noqa: B006 - a counter kept across calls
         seen.append(row["id"])
         if len(seen) == 3:
-            raise Crash
+            raise SimulatedCrashError
 
-    with pytest.raises(Crash):
+    with pytest.raises(SimulatedCrashError):
         run_sweep(linear_instance(), spec(), tmp_path / "part.sqlite", progress=False, on_point=crash_after_three)
     assert len(read_points(tmp_path / "part.sqlite")) == 3  # what finished before the crash is kept
     resumed = run_sweep(linear_instance(), spec(), tmp_path / "part.sqlite", progress=False)

@@ -83,6 +83,18 @@ def _parser() -> argparse.ArgumentParser:
                        help="rebuild the model at every point instead of changing it in place (benchmarks)")
     sweep.add_argument("--limit", type=int, default=None, help="stop after this many new points")
     sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    generate = commands.add_parser("generate", help="write a seeded instance scaled from the reference figures")
+    generate.add_argument("--seed", type=int, required=True)
+    generate.add_argument("--sites", type=int, default=4)
+    generate.add_argument("--contracts", type=int, default=4)
+    generate.add_argument("--satellite-classes", type=int, default=2)
+    generate.add_argument("--hardware-generations", type=int, default=4)
+    generate.add_argument("--horizon-years", type=int, default=7, help="from 2026-01")
+    generate.add_argument("--period-months", type=int, default=1, choices=(1, 3, 12))
+    generate.add_argument("--reference", type=Path, default=None, help="the instance to draw figures from "
+                          "(default: instances/reference.yaml)")
+    generate.add_argument("--out", type=Path, required=True, metavar="FILE.yaml")
     return parser
 
 
@@ -272,7 +284,9 @@ def breakeven_command(args: argparse.Namespace) -> int:
         result = breakeven(instance, parameter, args.source, tolerance=args.tolerance,
                            fixed=_fixed_changes(args.fixed), mip_gap=args.gap, time_limit=args.time_limit,
                            threads=args.threads)
-    except (ValueError, RuntimeError) as exc:
+    except InstanceError:
+        raise
+    except (ValueError, RuntimeError) as exc:  # no sign change between the ends, or a solve without a plan
         print(f"{args.instance}: {exc}", file=sys.stderr)
         return EXIT_SOLVE_FAILED
     out = args.out if args.out is not None else Path("results") / args.instance.stem
@@ -305,7 +319,23 @@ def sweep_command(args: argparse.Namespace) -> int:
     return EXIT_OK if (run.points["status"].isin(PLAN_STATUSES)).all() else EXIT_SOLVE_FAILED
 
 
-WHAT_IF_COMMANDS = {"tornado": tornado_command, "breakeven": breakeven_command, "sweep": sweep_command}
+def generate_command(args: argparse.Namespace) -> int:
+    from solver.generate import generate_yaml
+
+    try:
+        text = generate_yaml(seed=args.seed, sites=args.sites, contracts=args.contracts,
+                             satellite_classes=args.satellite_classes, hardware_generations=args.hardware_generations,
+                             horizon_years=args.horizon_years, period_months=args.period_months,
+                             reference=args.reference, name=args.out.stem)
+    except ValueError as exc:  # arguments out of range (InstanceError, a ValueError, for a bad reference)
+        raise InstanceError(f"dcopt generate: {exc}") from None
+    write_atomic(args.out, text)
+    print(f"{args.out}: generated (seed {args.seed})")
+    return EXIT_OK
+
+
+WHAT_IF_COMMANDS = {"tornado": tornado_command, "breakeven": breakeven_command, "sweep": sweep_command,
+                    "generate": generate_command}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -93,3 +93,48 @@ def test_unwritable_output_is_one_line_not_a_traceback(tmp_path):
     assert run.returncode == 1
     assert "Traceback" not in run.stderr
     assert "error while solving or writing" in run.stderr or "cannot write" in run.stderr
+
+
+ROCKET_PRICE = "orbital.launch_vehicles.rocket.launch_price_usd_per_kg"
+
+
+def test_what_if_commands_reject_a_bad_path_in_one_line(tmp_path):
+    for args in (("tornado", SMALL, "--param", "orbital.launch_vehicles.rockt.launch_price_usd_per_kg=1:2"),
+                 ("breakeven", SMALL, "--param", "orbital.launch_vehicles.rockt.launch_price_usd_per_kg",
+                  "--source", "sat", "--between", "1", "2")):
+        run = dcopt(*args, "--out", tmp_path)
+        assert run.returncode == 2, run.stderr
+        [line] = run.stderr.strip().splitlines()
+        assert "no field 'rockt' (known under orbital.launch_vehicles: rocket)" in line
+
+
+def test_tornado_and_breakeven_write_their_outputs(tmp_path):
+    run = dcopt("tornado", SMALL, "--param", f"{ROCKET_PRICE}=100:1000", "--param",
+                "demand.training.growth_law.start_units*=0.8:1.2", "--out", tmp_path)
+    assert run.returncode == 0, run.stderr
+    table = pd.read_csv(tmp_path / "tornado.csv")
+    assert list(table["parameter"]) == ["demand.training.growth_law.start_units (x)", ROCKET_PRICE]
+    assert (tmp_path / "tornado.png").stat().st_size > 0
+    run = dcopt("breakeven", SMALL, "--param", ROCKET_PRICE, "--source", "orbital", "--between", "50", "20000",
+                "--tolerance", "500", "--out", tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "orbital is in the plan for " + ROCKET_PRICE + " below" in run.stdout
+    assert len(pd.read_csv(tmp_path / "breakeven.csv")) >= 2 + 5  # both ends, then log2(19950 / 500) halvings
+
+
+def test_sweep_resumes_from_its_output(tmp_path):
+    spec = INSTANCES / "sweeps" / "small_lhs.yaml"
+    first = dcopt("sweep", SMALL, "--spec", spec, "--out", tmp_path, "--limit", "3", "--no-progress")
+    assert first.returncode == 0, first.stderr
+    assert len(pd.read_csv(tmp_path / "points.csv")) == 3
+    second = dcopt("sweep", SMALL, "--spec", spec, "--out", tmp_path, "--limit", "2", "--no-progress", "-j", "2")
+    assert second.returncode == 0, second.stderr
+    assert "(2 solved now" in second.stdout and "3 already there" in second.stdout
+    points = pd.read_csv(tmp_path / "points.csv")
+    assert list(points["id"]) == [0, 1, 2, 3, 4] and (points["status"] == "optimal").all()
+
+
+def test_generate_writes_a_valid_instance(tmp_path):
+    run = dcopt("generate", "--seed", "5", "--sites", "6", "--period-months", "3", "--out", tmp_path / "g.yaml")
+    assert run.returncode == 0, run.stderr
+    assert dcopt("validate", tmp_path / "g.yaml").returncode == 0

@@ -68,6 +68,8 @@ def _parser() -> argparse.ArgumentParser:
     breakeven.add_argument("--source", required=True, metavar="NAME",
                            help="a source name, or a kind of source (orbital, build, hyperscaler_contract...)")
     breakeven.add_argument("--between", required=True, nargs=2, type=float, metavar=("A", "B"))
+    breakeven.add_argument("--by", default=None, metavar="YYYY-MM", help="count only MW online in periods starting "
+                           "by this month (leaves out capacity bought at the very end for its salvage value)")
     breakeven.add_argument("--tolerance", type=float, default=None,
                            help="width of the final bracket, in the parameter's unit (default: 1%% of B - A)")
     _what_if_options(breakeven)
@@ -281,7 +283,7 @@ def breakeven_command(args: argparse.Namespace) -> int:
                           scale=path.endswith("*"))
     instance = load_instance(args.instance)
     try:
-        result = breakeven(instance, parameter, args.source, tolerance=args.tolerance,
+        result = breakeven(instance, parameter, args.source, tolerance=args.tolerance, by=args.by,
                            fixed=_fixed_changes(args.fixed), mip_gap=args.gap, time_limit=args.time_limit,
                            threads=args.threads)
     except InstanceError:

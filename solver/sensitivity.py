@@ -23,9 +23,10 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from solver.instance import InstanceError
 from solver.params import Parameter, apply, check
 from solver.results import write_atomic
-from solver.schema import Instance
+from solver.schema import MONTH_PATTERN, Instance
 from solver.solve import Planner, Result
 from solver.sweep import IN_PLAN_MW, point_outputs
 
@@ -121,13 +122,15 @@ class Breakeven:
     bracket: tuple[float, float]  # the source is in the plan at one end and not at the other
     tolerance: float
     in_plan_below: bool  # True: the source is in the plan for values below the break-even
+    by: str | None  # only MW online in periods starting by this month counts (None: the whole horizon)
     noise_band: float  # width of parameter values within which the MILP gap cannot tell the two plans apart
     mip_gap: float
     evaluations: pd.DataFrame = field(repr=False)
 
     def summary(self) -> str:
         side = "below" if self.in_plan_below else "above"
-        lines = [f"{self.source} is in the plan for {self.parameter} {side} {self.value:,.6g} "
+        when = f" (online by {self.by})" if self.by else ""
+        lines = [f"{self.source} is in the plan{when} for {self.parameter} {side} {self.value:,.6g} "
                  f"(bracket {self.bracket[0]:,.6g} .. {self.bracket[1]:,.6g}, tolerance {self.tolerance:g}; "
                  f"{len(self.evaluations)} MILP solves at gap {self.mip_gap:g})"]
         if math.isfinite(self.noise_band):
@@ -139,14 +142,18 @@ class Breakeven:
 
 
 def breakeven(instance: Instance, parameter: Parameter, source: str, *, tolerance: float | None = None,
-              fixed: dict[str, Any] | None = None, mip_gap: float = 1e-4, time_limit: float | None = None,
-              threads: int | None = None) -> Breakeven:
+              by: str | None = None, fixed: dict[str, Any] | None = None, mip_gap: float = 1e-4,
+              time_limit: float | None = None, threads: int | None = None) -> Breakeven:
     """The value of ``parameter`` in ``[parameter.low, parameter.high]`` at which ``source`` enters the plan.
 
     ``source`` is a source name or a kind of source (``orbital``, ``build``...): the indicator is whether any
-    matching source has MW online in the plan. ``tolerance`` (default 1% of the range) is the bracket width at
-    which bisection stops. Raises ``ValueError`` if the indicator is the same at both ends."""
+    matching source has MW online in the plan (``by="YYYY-MM"``: in a period starting by that month, which keeps
+    capacity bought in the last months only for its salvage value out of the question). ``tolerance`` (default 1%
+    of the range) is the bracket width at which bisection stops. Raises ``ValueError`` if the indicator is the
+    same at both ends."""
     check(instance, [parameter], fixed)
+    if by is not None and not MONTH_PATTERN.match(by):
+        raise InstanceError(f"by: expected a month as YYYY-MM, got {by!r}")
     low, high = parameter.low, parameter.high
     tolerance = tolerance if tolerance is not None else (high - low) / 100
     planner = Planner(apply(instance, {parameter: low}, fixed))
@@ -159,7 +166,7 @@ def breakeven(instance: Instance, parameter: Parameter, source: str, *, toleranc
         planner.update(apply(instance, {parameter: x}, fixed))
         result = _solved(planner.solve(mip_gap=mip_gap, time_limit=time_limit, threads=threads),
                          f"{parameter.label}={x:g}")
-        matching = _matching(result, source)
+        matching = _matching(result, source, by)
         peak = float(result.plan.loc[matching, "mw_online"].max()) if matching.any() else 0.0
         evaluations.append({"value": x, "in_plan": peak > IN_PLAN_MW, "peak_mw": peak, "status": result.status,
                             "npc_usd": result.objective_usd, "gap": result.gap})
@@ -168,7 +175,7 @@ def breakeven(instance: Instance, parameter: Parameter, source: str, *, toleranc
 
     at_low, at_high = in_plan(low), in_plan(high)
     if at_low == at_high:
-        where = "in the plan" if at_low > 0 else "not in the plan"
+        where = ("in the plan" if at_low > 0 else "not in the plan") + (f" by {by}" if by else "")
         raise ValueError(f"{source} is {where} at both {parameter.label}={low:g} and {high:g}: "
                          "no break-even between them")
     optimize.bisect(in_plan, low, high, xtol=tolerance, rtol=4 * np.finfo(float).eps)
@@ -179,7 +186,7 @@ def breakeven(instance: Instance, parameter: Parameter, source: str, *, toleranc
     bracket = (inside.max(), outside.min()) if in_plan_below else (outside.max(), inside.min())
     value, band = _crossing(instance, parameter, fixed, bracket, plans, mip_gap, planner)
     return Breakeven(parameter=parameter.label, source=source, value=value, bracket=bracket, tolerance=tolerance,
-                     in_plan_below=in_plan_below, noise_band=band, mip_gap=mip_gap,
+                     in_plan_below=in_plan_below, by=by, noise_band=band, mip_gap=mip_gap,
                      evaluations=table.sort_values("value", ignore_index=True))
 
 
@@ -229,11 +236,11 @@ def _sources(planner: Planner, result: Result) -> dict[str, dict]:
     return point_outputs(result, planner.parts.grid.months_per_period)["sources"]
 
 
-def _matching(result: Result, source: str) -> pd.Series:
+def _matching(result: Result, source: str, by: str | None) -> pd.Series:
     plan = result.plan
     matching = (plan["source"] == source) | (plan["kind"] == source)
     if not matching.any():
         known = sorted(set(plan["source"]) | set(plan["kind"]))
         raise ValueError(f"no source or kind of source named {source!r} (known: {', '.join(known)})")
-    return matching
+    return matching & (plan["period"] <= by) if by else matching  # period labels are YYYY-MM of the first month
 

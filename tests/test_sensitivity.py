@@ -111,3 +111,13 @@ def test_breakeven_by_kind_of_source_and_without_a_sign_change():
     with pytest.raises(ValueError, match="no source or kind of source named 'cluod'"):
         breakeven(breakeven_instance(), Parameter(path=PRICE, low=1e6, high=1e7), "cluod")
     assert math.isfinite(by_kind.value)
+
+
+def test_breakeven_counts_only_capacity_online_by_the_month_given():
+    """The block is taken (below the break-even) from 2026-01: it is online by 2026-01, and not by 2025-12."""
+    price = Parameter(path=PRICE, low=1e6, high=1e7)
+    assert breakeven(breakeven_instance(), price, "cloud", tolerance=1e5, by="2026-01").in_plan_below
+    with pytest.raises(ValueError, match="not in the plan by 2025-12 at both"):
+        breakeven(breakeven_instance(), price, "cloud", by="2025-12")
+    with pytest.raises(InstanceError, match="expected a month as YYYY-MM"):
+        breakeven(breakeven_instance(), price, "cloud", by="2026-1")

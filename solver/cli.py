@@ -8,6 +8,7 @@ file is invalid or the command line is wrong.
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -80,10 +81,11 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--spec", required=True, type=Path, metavar="SWEEP.yaml")
     sweep.add_argument("--out", default=None, type=Path,
                        help="output directory (default: results/<instance>/sweep-<spec>); run again to resume")
-    sweep.add_argument("-j", "--jobs", type=int, default=1, help="worker processes (one HiGHS thread each)")
+    sweep.add_argument("-j", "--jobs", type=_bounded(int, 1), default=1,
+                       help="worker processes (one HiGHS thread each)")
     sweep.add_argument("--rebuild", action="store_true",
                        help="rebuild the model at every point instead of changing it in place (benchmarks)")
-    sweep.add_argument("--limit", type=int, default=None, help="stop after this many new points")
+    sweep.add_argument("--limit", type=COUNT, default=None, help="stop after this many new points")
     sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     generate = commands.add_parser("generate", help="write a seeded instance scaled from the reference figures")
@@ -100,14 +102,34 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _bounded(kind: type, low: float, high: float = float("inf"), *, open_low: bool = False):
+    """An argparse type: a number of ``kind`` in [low, high] (or (low, high] with ``open_low``)."""
+    def parse(text: str):
+        try:
+            number = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not (low < number if open_low else low <= number) or not number <= high:
+            side = "above" if open_low else "at least"
+            raise argparse.ArgumentTypeError(f"expected {side} {low:g}" + (f" and at most {high:g}"
+                                             if high != float("inf") else "") + f", got {text}")
+        return number
+    return parse
+
+
+GAP = _bounded(float, 0, 0.99, open_low=True)
+SECONDS = _bounded(float, 0, open_low=True)
+COUNT = _bounded(int, 0)
+
+
 def _what_if_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", dest="fixed",
                          help="a fixed change for every solve, VALUE in YAML (e.g. "
                          "orbital.launch_vehicles.starship.learning_curve=null); repeatable")
     command.add_argument("--out", default=None, type=Path, help="output directory (default: results/<instance>)")
-    command.add_argument("--time-limit", type=float, default=None, metavar="S", help="seconds per solve")
-    command.add_argument("--gap", type=float, default=1e-4, metavar="G", help="relative MIP gap (default 1e-4)")
-    command.add_argument("--threads", type=int, default=None, help="HiGHS threads")
+    command.add_argument("--time-limit", type=SECONDS, default=None, metavar="S", help="seconds per solve")
+    command.add_argument("--gap", type=GAP, default=1e-4, metavar="G", help="relative MIP gap (default 1e-4)")
+    command.add_argument("--threads", type=COUNT, default=None, help="HiGHS threads (default: HiGHS's choice)")
 
 
 def _fixed_changes(texts: list[str]) -> dict:
@@ -305,8 +327,6 @@ def sweep_command(args: argparse.Namespace) -> int:
 
     spec = load_spec(args.spec)
     instance = load_instance(args.instance)
-    if args.jobs < 1:
-        raise InstanceError("dcopt sweep: -j must be at least 1")
     out = args.out if args.out is not None else Path("results") / args.instance.stem / f"sweep-{args.spec.stem}"
     run = run_sweep(instance, spec, out / "points.sqlite", workers=args.jobs, persistent=not args.rebuild,
                     progress=not args.no_progress, limit=args.limit)
@@ -352,6 +372,13 @@ def main(argv: list[str] | None = None) -> int:
         except InstanceError as exc:  # a bad path, range, spec or instance: one line, before any solve
             print(exc, file=sys.stderr)
             return EXIT_INVALID
+        except KeyboardInterrupt:
+            print(f"dcopt {args.command}: interrupted" + (" (the points finished are stored: run the same "
+                  "command again to resume)" if args.command == "sweep" else ""), file=sys.stderr)
+            return 130
+        except (RuntimeError, OSError, sqlite3.Error) as exc:  # no plan where one is needed, a dead worker, I/O
+            print(f"dcopt {args.command}: {exc}", file=sys.stderr)
+            return EXIT_SOLVE_FAILED
     if args.jobs < 1:
         print("dcopt solve: -j must be at least 1", file=sys.stderr)
         return EXIT_INVALID

@@ -76,7 +76,7 @@ def tornado(instance: Instance, parameters: list[Parameter], *, fixed: dict[str,
              for parameter in parameters for end in ("low", "high")}
     planner = Planner(apply(instance, {}, fixed))
     options = {"mip_gap": mip_gap, "time_limit": time_limit, "threads": threads}
-    base = _solved(planner.solve(**options), "the base case")
+    base = _solved(planner.solve(**options), "the base case", optimal=False)
     base_sources = _sources(planner, base)
     rows = []
     for parameter in parameters:
@@ -90,9 +90,11 @@ def tornado(instance: Instance, parameters: list[Parameter], *, fixed: dict[str,
             row[f"plan_change_{end}"] = plan_change(base_sources, _sources(planner, result)) if result.has_plan \
                 else f"no plan ({result.status})"
         costs = [base.objective_usd, row["npc_low_usd"], row["npc_high_usd"]]
-        row["swing_usd"] = max(costs) - min(costs)
+        row["swing_usd"] = max(costs) - min(costs) if all(map(math.isfinite, costs)) else math.nan
         rows.append(row)
-    table = pd.DataFrame(rows).sort_values("swing_usd", ascending=False, kind="stable", ignore_index=True)
+    # An end without a plan has no swing: such rows come first, for they need a look.
+    table = pd.DataFrame(rows).sort_values("swing_usd", ascending=False, kind="stable", ignore_index=True,
+                                           na_position="first")
     return Tornado(base_usd=base.objective_usd, table=table)
 
 
@@ -156,6 +158,8 @@ def breakeven(instance: Instance, parameter: Parameter, source: str, *, toleranc
         raise InstanceError(f"by: expected a month as YYYY-MM, got {by!r}")
     low, high = parameter.low, parameter.high
     tolerance = tolerance if tolerance is not None else (high - low) / 100
+    if not tolerance > 0:
+        raise InstanceError(f"tolerance: expected a positive width in the parameter's unit (got {tolerance:g})")
     planner = Planner(apply(instance, {parameter: low}, fixed))
     evaluations: list[dict] = []
     plans: dict[float, tuple[np.ndarray, bool]] = {}
@@ -164,8 +168,9 @@ def breakeven(instance: Instance, parameter: Parameter, source: str, *, toleranc
         if x in plans:  # scipy's bisect evaluates the ends again
             return 1.0 if plans[x][1] else -1.0
         planner.update(apply(instance, {parameter: x}, fixed))
+        # Only a proven optimum says whether the source belongs in the plan.
         result = _solved(planner.solve(mip_gap=mip_gap, time_limit=time_limit, threads=threads),
-                         f"{parameter.label}={x:g}")
+                         f"{parameter.label}={x:g}", optimal=True)
         matching = _matching(result, source, by)
         peak = float(result.plan.loc[matching, "mw_online"].max()) if matching.any() else 0.0
         evaluations.append({"value": x, "in_plan": peak > IN_PLAN_MW, "peak_mw": peak, "status": result.status,
@@ -217,19 +222,34 @@ def _crossing(instance: Instance, parameter: Parameter, fixed, bracket: tuple[fl
         w = (x - a) / (b - a) if b != a else 0.0
         return ((1 - w) * (cost(plan_a, a) - cost(plan_b, a)) + w * (cost(plan_a, b) - cost(plan_b, b)))
 
+    if not (_feasible(compiled[a], plan_b) and _feasible(compiled[b], plan_a)):
+        return midpoint, math.inf  # the parameter moved constraints: a plan cannot be costed at the other end
     d_a, d_b = difference(a), difference(b)
     slope = abs(d_b - d_a) / (b - a) if b != a else 0.0
+    # Either solve may return a plan up to the gap above the best: where the two plans' costs differ by less
+    # than that, on both sides of the crossing, the indicator is undecided.
     gap_money = mip_gap * max(abs(cost(plan_a, a)), abs(cost(plan_b, b)))
-    band = gap_money / slope if slope > 0 else math.inf
+    band = 2 * gap_money / slope if slope > 0 else math.inf
     if d_a * d_b >= 0:
         return midpoint, band
     return float(optimize.brentq(difference, a, b)), band
 
 
-def _solved(result: Result, what: str) -> Result:
-    if not result.has_plan:
-        raise RuntimeError(f"{what}: no plan ({result.status}{': ' + result.message if result.message else ''})")
+def _solved(result: Result, what: str, *, optimal: bool) -> Result:
+    if not result.has_plan or (optimal and result.status != "optimal"):
+        problem = "no plan" if not result.has_plan else "not proven optimal"
+        raise RuntimeError(f"{what}: {problem} ({result.status}{': ' + result.message if result.message else ''})")
     return result
+
+
+def _feasible(compiled, plan: np.ndarray, tolerance: float = 1e-6) -> bool:
+    """Whether a plan (one value per column) meets every row and bound of a compiled model."""
+    lp = compiled.lp
+    activity = compiled.matrix() @ plan
+    return bool(np.all(activity >= np.asarray(lp.row_lower_) - tolerance)
+                and np.all(activity <= np.asarray(lp.row_upper_) + tolerance)
+                and np.all(plan >= np.asarray(lp.col_lower_) - tolerance)
+                and np.all(plan <= np.asarray(lp.col_upper_) + tolerance))
 
 
 def _sources(planner: Planner, result: Result) -> dict[str, dict]:
@@ -241,6 +261,6 @@ def _matching(result: Result, source: str, by: str | None) -> pd.Series:
     matching = (plan["source"] == source) | (plan["kind"] == source)
     if not matching.any():
         known = sorted(set(plan["source"]) | set(plan["kind"]))
-        raise ValueError(f"no source or kind of source named {source!r} (known: {', '.join(known)})")
+        raise InstanceError(f"no source or kind of source named {source!r} (known: {', '.join(known)})")
     return matching & (plan["period"] <= by) if by else matching  # period labels are YYYY-MM of the first month
 

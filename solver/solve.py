@@ -18,7 +18,7 @@ import highspy
 import numpy as np
 from pyomo.common.errors import InfeasibleConstraintException
 from pyomo.core.base.constraint import ConstraintData
-from pyomo.environ import Constraint, Var, value
+from pyomo.environ import Constraint, Var, minimize, value
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from models.core import build_model
@@ -45,6 +45,8 @@ _STATUS = {
     highspy.HighsModelStatus.kUnboundedOrInfeasible: "infeasible_or_unbounded",
 }
 _FEASIBLE = 2  # HiGHS's kSolutionStatusFeasible
+# HiGHS sizes one thread pool per process at its first run; a later run asking for another size must reset it.
+_threads_in_process: int | None = None
 
 
 @dataclass
@@ -58,7 +60,7 @@ class CompiledModel:
 
     @classmethod
     def of(cls, model) -> CompiledModel:
-        form = LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=None)
+        form = LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=minimize)
         columns = form.columns
         n_cols, n_rows = len(columns), len(form.rows)
         matrix = form.A.tocsc()
@@ -155,6 +157,7 @@ class Planner:
                 and list(new.lp.integrality_) == list(old.lp.integrality_):
             self._send_differences(old, new)
             self.last_update = "in place"
+            self.highs.clearSolver()  # only the MIP start carries over, not the last search's state
             if previous_plan is not None:
                 solution = highspy.HighsSolution()
                 solution.col_value = previous_plan
@@ -186,10 +189,13 @@ class Planner:
         rows = _changed(a, b, "row_lower_", "row_upper_")
         if rows.size:
             h.changeRowsBounds(rows.size, rows, np.asarray(b.row_lower_)[rows], np.asarray(b.row_upper_)[rows])
-        changed = (new.matrix() != old.matrix()).tocoo()  # entries changed, added or removed
-        target = new.matrix().tocsr()
-        for row, col in zip(changed.row, changed.col, strict=True):
-            h.changeCoeff(int(row), int(col), float(target[row, col]))
+        target, before = new.matrix(), old.matrix()
+        changed = (target != before).tocoo()  # entries changed, added or removed
+        if not changed.nnz:
+            return
+        values = np.asarray(target.tocsr()[changed.row, changed.col]).ravel()
+        for row, col, coefficient in zip(changed.row.tolist(), changed.col.tolist(), values.tolist(), strict=True):
+            h.changeCoeff(row, col, coefficient)
 
     def model_size(self) -> dict[str, int]:
         variables = list(self.model.component_data_objects(Var, active=True))
@@ -209,17 +215,24 @@ class Planner:
             result.status, result.message = "infeasible", self.compile_error
             return result
         h = self.highs
+        global _threads_in_process
+        threads = 0 if threads is None else threads  # 0: HiGHS's default (half the cores)
         options = {"output_flag": log, "mip_rel_gap": mip_gap, "time_limit": math.inf if time_limit is None
-                   else float(time_limit), "random_seed": random_seed}
-        if threads is not None:
-            options["threads"] = threads
+                   else float(time_limit), "random_seed": random_seed, "threads": threads}
         for option, setting in options.items():
-            h.setOptionValue(option, setting)
+            if h.setOptionValue(option, setting) != highspy.HighsStatus.kOk:
+                raise ValueError(f"HiGHS rejects {option} = {setting!r}")
+        if _threads_in_process is not None and threads != _threads_in_process:
+            highspy.Highs.resetGlobalScheduler(True)
+        _threads_in_process = threads
         start = time.perf_counter()
         try:
-            h.run()
+            run_status = h.run()
         except Exception as exc:  # the solver itself failed: say so, never a traceback for the user
             result.message = f"HiGHS failed: {type(exc).__name__}: {exc}"
+            return result
+        if run_status == highspy.HighsStatus.kError:
+            result.message = f"HiGHS failed: {h.modelStatusToString(h.getModelStatus())}"
             return result
         result.times_s["solve"] = time.perf_counter() - start
 
@@ -236,6 +249,8 @@ class Planner:
             bound = info.mip_dual_bound if is_mip else (info.objective_function_value if status == "optimal"
                                                         else None)
             result.bound_usd = bound * MONEY if bound is not None and math.isfinite(bound) else None
+            if bound is not None and not math.isfinite(bound):  # a plan (a MIP start, say) and no bound yet
+                result.gap = math.inf
         if not has_solution or status not in ("optimal", "time_limit"):
             result.message = f"HiGHS: {h.modelStatusToString(model_status)}"
             return result

@@ -19,10 +19,13 @@ import concurrent.futures as cf
 import hashlib
 import json
 import math
+import multiprocessing
 import sqlite3
+import threading
 import time
 import warnings
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -155,36 +158,34 @@ class PointTask:
     mip_gap: float
     time_limit_s: float | None
     persistent: bool = True
-    threads: int = 1
 
 
-_PLANNERS: dict[str, Planner] = {}  # one per base instance in each worker process, changed in place
+# The planner each worker keeps from point to point, per thread: a Dask worker may run several tasks at once.
+_WORKER = threading.local()
 
 
 def solve_point(task: PointTask) -> dict[str, Any]:
-    """Solve one point; never raises (a failure is a row with its reason)."""
+    """Solve one point with one HiGHS thread; never raises (a failure is a row with its reason)."""
     start = time.perf_counter()
     row = {"id": task.point_id, "inputs": list(task.inputs), "status": "failed", "objective_usd": None, "gap": None,
            "unmet_share": None, "sources": {}, "message": None, "how": None}
     try:
         instance = apply(task.base, dict(zip(task.parameters, task.inputs, strict=True)), task.fixed)
-    except InstanceError as exc:
-        row.update(status="invalid", message=str(exc), seconds=time.perf_counter() - start)
-        return row
-    try:
         key = _fingerprint(task.base, task.fixed)
-        planner = _PLANNERS.get(key) if task.persistent else None
+        planner = getattr(_WORKER, "planners", {}).get(key) if task.persistent else None
         if planner is None:
             planner = Planner(instance)
-            if task.persistent:
-                _PLANNERS.clear()  # one base at a time: a worker moving to another sweep drops the old model
-                _PLANNERS[key] = planner
+            if task.persistent:  # one base at a time: a worker moving to another sweep drops the old model
+                _WORKER.planners = {key: planner}
             row["how"] = "built"
         else:
             row["how"] = planner.update(instance)
-        result = planner.solve(mip_gap=task.mip_gap, time_limit=task.time_limit_s, threads=task.threads)
+        result = planner.solve(mip_gap=task.mip_gap, time_limit=task.time_limit_s, threads=1)
         row.update(point_outputs(result, planner.parts.grid.months_per_period))
+    except InstanceError as exc:  # the law's tail drew a value the schema rejects (a negative price, say)
+        row.update(status="invalid", message=str(exc))
     except Exception as exc:  # noqa: BLE001 - a point's failure is data, the sweep goes on
+        _WORKER.planners = {}  # its model may be half-changed: start the next point afresh
         row.update(status="failed", message=f"{type(exc).__name__}: {exc}")
     row["seconds"] = time.perf_counter() - start
     return row
@@ -252,7 +253,9 @@ class SweepStore:
 
 def read_points(path: str | Path) -> pd.DataFrame:
     """The points of a sweep file as a tidy table (``peak_mw:SOURCE`` and ``mw_months:SOURCE`` columns)."""
-    with sqlite3.connect(path) as db:
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{path}: no such sweep file")
+    with closing(sqlite3.connect(path)) as db:
         labels = json.loads(db.execute("SELECT value FROM meta WHERE key = 'parameters'").fetchone()[0])
         raw = pd.read_sql_query("SELECT * FROM points ORDER BY id", db)
     inputs = pd.DataFrame([json.loads(text) for text in raw["inputs"]], columns=labels, index=raw.index)
@@ -290,8 +293,9 @@ def run_sweep(instance: Instance, spec: SweepSpec, out: str | Path, *, workers: 
     parameters = [p.parameter() for p in spec.parameters]
     check(instance, parameters, spec.set)  # every path and both ends of every range, before any solve
     inputs = design_points(spec)
-    options = {"design": spec.design, "points": spec.points, "seed": spec.seed, "mip_gap": spec.mip_gap,
-               "time_limit_s": spec.time_limit_s, "parameters": [p.model_dump() for p in spec.parameters]}
+    # Everything a point's answer depends on: a resume never mixes designs, options or library versions.
+    options = {"spec": spec.model_dump(mode="json"), "design": hashlib.sha256(inputs.tobytes()).hexdigest(),
+               "versions": _versions(), "persistent": persistent}
     store = SweepStore(out, _fingerprint(instance, spec.set, options), [p.label for p in parameters])
     done = store.done()
     todo = [i for i in range(len(inputs)) if i not in done][:limit]
@@ -316,37 +320,58 @@ def run_sweep(instance: Instance, spec: SweepSpec, out: str | Path, *, workers: 
     return run
 
 
+class SweepInterruptedError(RuntimeError):
+    """The sweep stopped before its end (a worker process died); the points finished are stored."""
+
+
 def _execute(tasks, executor: cf.Executor | None, workers: int):
-    """Rows as points finish. At most two tasks per worker are in flight, so a crash loses little."""
+    """Rows as points finish. At most two tasks per worker (``workers``) are in flight, so a crash loses little."""
     if executor is None and workers <= 1:
         yield from map(solve_point, tasks)
         return
     own = executor is None
-    pool = cf.ProcessPoolExecutor(max_workers=workers) if own else executor
+    # spawn: a fresh interpreter per worker, never a fork of HiGHS's thread pool in this process
+    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) \
+        if own else executor
     window = 2 * max(1, workers)
     pending: dict[cf.Future, PointTask] = {}
     try:
         for task in tasks:
             pending[pool.submit(solve_point, task)] = task
             if len(pending) >= window:
-                yield from _finished(pending, cf.FIRST_COMPLETED)
+                yield from _finished(pending)
         while pending:
-            yield from _finished(pending, cf.FIRST_COMPLETED)
+            yield from _finished(pending)
+    except BaseException:
+        if own:  # Ctrl-C or a crash: stop the workers now rather than after their current solves
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
+        raise
     finally:
         if own:
             pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _finished(pending: dict, when: str):
-    finished, _ = cf.wait(list(pending), return_when=when)
+def _finished(pending: dict):
+    finished, _ = cf.wait(list(pending), return_when=cf.FIRST_COMPLETED)
     for future in finished:
         task = pending.pop(future)
         try:
             yield future.result()
-        except Exception as exc:  # noqa: BLE001 - the worker itself died: record it, go on
+        except (cf.BrokenExecutor, cf.CancelledError) as exc:  # not the point's fault: leave it to the resume
+            lost = sorted([task.point_id, *(t.point_id for t in pending.values())])
+            raise SweepInterruptedError(f"a worker process died ({type(exc).__name__}); points {lost} were in flight "
+                                   "and are not stored: run the same sweep again to resume") from None
+        except Exception as exc:  # noqa: BLE001 - the task failed outside solve_point: record it, go on
             yield {"id": task.point_id, "inputs": list(task.inputs), "status": "failed", "objective_usd": None,
                    "gap": None, "unmet_share": None, "sources": {}, "seconds": None, "how": None,
                    "message": f"worker failed: {type(exc).__name__}: {exc}"}
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import version
+
+    return {name: version(name) for name in ("highspy", "pyomo", "scipy", "numpy")}
 
 
 def _progress_bar(total: int, initial: int, enabled: bool):

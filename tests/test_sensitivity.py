@@ -99,7 +99,9 @@ def test_breakeven_price_of_a_contract_by_hand():
     assert low <= 2e9 / 600 <= high and high - low <= 1e4
     # The two plans either side cost $600M x p/1M and $2,000M: with the decisions fixed they cross exactly there.
     assert result.value == pytest.approx(2e9 / 600, rel=1e-9)
-    assert result.noise_band == pytest.approx(1e-4 * 2e9 / 600, rel=0.05)  # gap x $2,000M / $600 per unit of p
+    # Either plan may come back up to the gap (1e-4 x $2,000M = $0.2M) above the other, on both sides of the
+    # crossing, and the costs part at $600 per unit of p: a band 2 x $0.2M / $600 = $667 per MW-month wide.
+    assert result.noise_band == pytest.approx(2 * 1e-4 * 2e9 / 600, rel=0.05)
 
 
 def test_breakeven_by_kind_of_source_and_without_a_sign_change():
@@ -108,9 +110,22 @@ def test_breakeven_by_kind_of_source_and_without_a_sign_change():
     assert by_kind.bracket[0] <= 2e9 / 600 <= by_kind.bracket[1]
     with pytest.raises(ValueError, match="in the plan at both"):
         breakeven(breakeven_instance(), Parameter(path=PRICE, low=1e6, high=3e6), "cloud")
-    with pytest.raises(ValueError, match="no source or kind of source named 'cluod'"):
+    with pytest.raises(InstanceError, match="no source or kind of source named 'cluod'"):
         breakeven(breakeven_instance(), Parameter(path=PRICE, low=1e6, high=1e7), "cluod")
-    assert math.isfinite(by_kind.value)
+    with pytest.raises(InstanceError, match="tolerance"):
+        breakeven(breakeven_instance(), Parameter(path=PRICE, low=1e6, high=1e7), "cloud", tolerance=0)
+
+
+def test_tornado_puts_an_end_without_a_plan_first():
+    """A hard service floor (no unmet demand) with the contract ramp cut to 0 MW at the low end: no plan there."""
+    inst = make_instance(demand=training({"2026-01": 100_000}) | {"training": {
+        "series_units": {"2026-01": 100_000}, "unmet_penalty_usd_per_unit_month": 10_000, "max_unmet_share": 0}},
+        hyperscaler_contracts=contract(block_mw=50, ramp_mw={"2026-01": 200}))
+    result = tornado(inst, [Parameter(path=PRICE, low=500_000, high=2_000_000),
+                            Parameter(path="hyperscaler_contracts.cloud.ramp_mw", low=0, high=1, scale=True)])
+    first = result.table.iloc[0]
+    assert first["parameter"] == "hyperscaler_contracts.cloud.ramp_mw (x)" and math.isnan(first["swing_usd"])
+    assert first["status_low"] == "infeasible" and first["plan_change_low"] == "no plan (infeasible)"
 
 
 def test_breakeven_counts_only_capacity_online_by_the_month_given():

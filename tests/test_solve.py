@@ -71,3 +71,14 @@ def test_update_that_changes_the_model_shape_reloads_it():
     assert planner.update(shorter) == "reloaded"
     assert planner.solve().objective_usd == pytest.approx(solve(with_changes(small, shorter)).objective_usd,
                                                          rel=1e-9)
+
+
+def test_thread_count_follows_each_solve():
+    # HiGHS keeps options between runs: None must go back to HiGHS's default (0), not keep the last count.
+    planner = Planner(load_instance(INSTANCES / "small.yaml"))
+    assert planner.solve(threads=1).status == "optimal"
+    assert planner.solve(threads=None).status == "optimal"
+    assert planner.highs.getOptionValue("threads")[1] == 0
+    assert planner.solve(threads=2).status == "optimal"  # another pool size in the same process still solves
+    with pytest.raises(ValueError, match="mip_rel_gap"):
+        planner.solve(mip_gap=-1)

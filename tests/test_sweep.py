@@ -67,6 +67,7 @@ def test_sobol_indices_of_a_cost_that_depends_on_one_input_only(tmp_path):
     assert sobol.loc[PENALTY, "first_order"] == pytest.approx(0, abs=1e-12)
     assert sobol.loc[PENALTY, "total_order"] == pytest.approx(0, abs=1e-12)
     assert sobol.loc[PRICE, "total_order"] == pytest.approx(1, abs=0.25)
+    assert sobol.loc[PRICE, "first_order"] == pytest.approx(1, abs=0.25)
 
 
 def test_resume_after_a_crash_gives_the_same_table(tmp_path):
@@ -80,7 +81,7 @@ def test_resume_after_a_crash_gives_the_same_table(tmp_path):
         if len(seen) == 3:
             raise SimulatedCrashError
 
-    with pytest.raises(SimulatedCrashError):
+    with pytest.raises(SimulatedCrashError):  # raised in the loop that stores points, as a kill would stop it
         run_sweep(linear_instance(), spec(), tmp_path / "part.sqlite", progress=False, on_point=crash_after_three)
     assert len(read_points(tmp_path / "part.sqlite")) == 3  # what finished before the crash is kept
     resumed = run_sweep(linear_instance(), spec(), tmp_path / "part.sqlite", progress=False)
@@ -134,3 +135,12 @@ def test_spec_errors_name_the_file_and_field(tmp_path):
     path.write_text("design: sobol\npoints: 6\nparameters:\n  - {path: a.b, low: 1, high: 2}\n")
     with pytest.raises(InstanceError, match="power of 2"):
         load_spec(path)
+
+
+def test_a_thread_pool_gives_the_same_table(tmp_path):
+    # Threads of one process (as in a Dask worker with several threads) must not share a planner.
+    inline = run_sweep(linear_instance(), spec(), tmp_path / "a.sqlite", progress=False).points
+    with cf.ThreadPoolExecutor(max_workers=3) as pool:
+        threaded = run_sweep(linear_instance(), spec(), tmp_path / "b.sqlite", progress=False, executor=pool,
+                             workers=3).points
+    pd.testing.assert_frame_equal(comparable(threaded), comparable(inline))

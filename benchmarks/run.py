@@ -1,0 +1,137 @@
+"""The benchmark suite: overhead against raw HiGHS, re-solves in a sweep, workers, and growth with size.
+
+    python benchmarks/run.py                 # the full run (an hour or more on 2 cores)
+    python benchmarks/run.py --tiny          # seconds: checks that every section runs (the test suite does this)
+
+Every figure that is compared is a ratio measured within this one run, as the machine is shared and noisy.
+Writes ``benchmarks/results/benchmarks.md`` and ``benchmarks/results/benchmarks.json`` (not committed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import highspy
+
+from solver.generate import generate_instance
+from solver.instance import load_instance
+from solver.schema import Instance
+from solver.solve import Planner
+from solver.sweep import SweepSpec, load_spec, run_sweep
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def overhead(instance: Instance, *, mip_gap: float, time_limit: float) -> dict:
+    """Our build + hand-off + solve + extract against HiGHS solving the MPS file Pyomo writes of the same model."""
+    planner = Planner(instance)
+    result = planner.solve(mip_gap=mip_gap, time_limit=time_limit, threads=1)
+    ours = {"build_s": planner.build_s, "handoff_s": planner.handoff_s, "solve_s": result.times_s.get("solve", 0.0),
+            "extract_s": result.times_s.get("extract", 0.0)}
+    ours["total_s"] = sum(ours.values())
+    with tempfile.TemporaryDirectory() as scratch:
+        mps = Path(scratch) / "model.mps"
+        planner.model.write(str(mps), io_options={"symbolic_solver_labels": False})
+        start = time.perf_counter()
+        raw = highspy.Highs()
+        for option, setting in {"output_flag": False, "mip_rel_gap": mip_gap, "time_limit": time_limit,
+                                "threads": 1}.items():
+            raw.setOptionValue(option, setting)
+        raw.readModel(str(mps))
+        read_s = time.perf_counter() - start
+        raw.run()
+        raw_total = time.perf_counter() - start
+    return {"instance": instance.name, **ours, "status": result.status, "raw_read_s": read_s,
+            "raw_total_s": raw_total, "raw_status": raw.modelStatusToString(raw.getModelStatus()),
+            "ratio_total": ours["total_s"] / raw_total,
+            "ratio_outside_solver": (ours["build_s"] + ours["handoff_s"] + ours["extract_s"]) / raw_total}
+
+
+def growth(sizes: list[dict], *, time_limit: float) -> list[dict]:
+    """Build time and solve within a fixed time limit as the generated instance grows along one axis."""
+    rows = []
+    for size in sizes:
+        instance = generate_instance(seed=1, **size)
+        planner = Planner(instance)
+        result = planner.solve(time_limit=time_limit, threads=1)
+        rows.append({**size, **planner.model_size(), "build_s": planner.build_s, "handoff_s": planner.handoff_s,
+                     "solve_s": result.times_s.get("solve"), "status": result.status, "gap": result.gap})
+    return rows
+
+
+def resolves(instance: Instance, spec: SweepSpec, points: int) -> list[dict]:
+    """The same points rebuilt at every point, changed in place with a MIP start, and in place on 2 workers."""
+    runs = (("rebuild every point, 1 worker", {"persistent": False, "workers": 1}),
+            ("in place + MIP start, 1 worker", {"persistent": True, "workers": 1}),
+            ("in place + MIP start, 2 workers", {"persistent": True, "workers": 2}))
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for i, (label, options) in enumerate(runs):
+            start = time.perf_counter()
+            run = run_sweep(instance, spec, Path(scratch) / f"{i}.sqlite", limit=points, progress=False, **options)
+            wall = time.perf_counter() - start
+            rows.append({"run": label, "points": len(run.points), "wall_s_per_point": wall / len(run.points),
+                         "statuses": run.points["status"].value_counts().to_dict()})
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tiny", action="store_true", help="tiny sizes, to check that everything runs")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    args = parser.parse_args()
+    if args.tiny:
+        base = dict(sites=1, contracts=1, satellite_classes=1, hardware_generations=2, horizon_years=1,
+                    period_months=3)
+        overhead_instances = [load_instance(ROOT / "instances" / "small.yaml")]
+        sizes = [base, base | {"sites": 2}, base | {"horizon_years": 2}]
+        sweep_instance, sweep_spec, points, limit_s = overhead_instances[0], \
+            load_spec(ROOT / "instances" / "sweeps" / "small_lhs.yaml"), 4, 5.0
+    else:
+        reference = load_instance(ROOT / "instances" / "reference.yaml")
+        overhead_instances = [reference, generate_instance(seed=1, sites=8), generate_instance(seed=1, sites=16)]
+        sizes = [{"sites": n} for n in (4, 8, 16, 32)] + [{"horizon_years": y} for y in (14, 28)]
+        sweep_instance, sweep_spec, points, limit_s = reference, \
+            load_spec(ROOT / "instances" / "sweeps" / "reference_lhs.yaml"), 12, 120.0
+    report = {
+        "overhead": [overhead(i, mip_gap=1e-3, time_limit=limit_s * 5) for i in overhead_instances],
+        "growth": growth(sizes, time_limit=limit_s),
+        "resolves": resolves(sweep_instance, sweep_spec, points),
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "benchmarks.json").write_text(json.dumps(report, indent=2, default=str))
+    (args.out / "benchmarks.md").write_text(markdown(report))
+    print(markdown(report))
+
+
+def markdown(report: dict) -> str:
+    lines = ["## Overhead (gap 1e-3, 1 thread)", "",
+             "| instance | build s | hand-off s | solve s | extract s | ours total s | raw HiGHS (MPS) s | ratio |",
+             "|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['instance']} | {r['build_s']:.2f} | {r['handoff_s']:.2f} | {r['solve_s']:.2f} | "
+              f"{r['extract_s']:.2f} | {r['total_s']:.2f} | {r['raw_total_s']:.2f} | {r['ratio_total']:.2f}x |"
+              for r in report["overhead"]]
+    lines += ["", "## Growth (generated instances, seed 1)", "",
+              "| size | variables | integers | constraints | build + hand-off s | status | gap |",
+              "|---|---|---|---|---|---|---|"]
+    for r in report["growth"]:
+        size = ", ".join(f"{k}={v}" for k, v in r.items() if k in ("sites", "contracts", "satellite_classes",
+                                                                     "hardware_generations", "horizon_years",
+                                                                     "period_months"))
+        gap = f"{r['gap']:.2e}" if r["gap"] is not None else "-"
+        lines.append(f"| {size} | {r['variables']} | {r['integers']} | {r['constraints']} | "
+                     f"{r['build_s'] + r['handoff_s']:.2f} | {r['status']} | {gap} |")
+    lines += ["", "## Re-solves in a sweep", "", "| run | points | wall s per point |", "|---|---|---|"]
+    lines += [f"| {r['run']} | {r['points']} | {r['wall_s_per_point']:.2f} |" for r in report["resolves"]]
+    rebuild, in_place, two = (r["wall_s_per_point"] for r in report["resolves"])
+    lines += ["", f"- rebuild / in place: {rebuild / in_place:.2f}x; 2 workers / 1 worker throughput: "
+              f"{in_place / two:.2f}x"]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()

@@ -289,6 +289,8 @@ def run_sweep(instance: Instance, spec: SweepSpec, out: str | Path, *, workers: 
     ``executor``: any ``concurrent.futures.Executor`` (a Dask ``client.get_executor()`` runs the sweep on a
     cluster); without one, ``workers`` processes (1: in this process). ``persistent=False`` rebuilds the model
     at every point (for benchmarks). ``limit`` stops after that many new points (for tests and partial runs).
+    Worker processes are spawned, so a script calling this with ``workers > 1`` needs the usual
+    ``if __name__ == "__main__":`` guard.
     """
     parameters = [p.parameter() for p in spec.parameters]
     check(instance, parameters, spec.set)  # every path and both ends of every range, before any solve

@@ -55,7 +55,7 @@ def growth(sizes: list[dict], *, time_limit: float) -> list[dict]:
     """Build time and solve within a fixed time limit as the generated instance grows along one axis."""
     rows = []
     for size in sizes:
-        instance = generate_instance(seed=1, **size)
+        instance = generate_instance(seed=1, reference=ROOT / "instances" / "reference.yaml", **size)
         planner = Planner(instance)
         result = planner.solve(time_limit=time_limit, threads=1)
         rows.append({**size, **planner.model_size(), "build_s": planner.build_s, "handoff_s": planner.handoff_s,
@@ -93,7 +93,7 @@ def main() -> None:
             load_spec(ROOT / "instances" / "sweeps" / "small_lhs.yaml"), 4, 5.0
     else:
         reference = load_instance(ROOT / "instances" / "reference.yaml")
-        overhead_instances = [reference, generate_instance(seed=1, sites=8), generate_instance(seed=1, sites=16)]
+        overhead_instances = [reference] + [generate_instance(seed=1, sites=n, reference=reference) for n in (8, 16)]
         sizes = [{"sites": n} for n in (4, 8, 16, 32)] + [{"horizon_years": y} for y in (14, 28)]
         sweep_instance, sweep_spec, points, limit_s = reference, \
             load_spec(ROOT / "instances" / "sweeps" / "reference_lhs.yaml"), 12, 120.0

@@ -135,7 +135,11 @@ def _check_arguments(*, seed: int, sites: int, contracts: int, satellite_classes
 def _reference(reference: Instance | str | Path | None) -> Instance:
     if isinstance(reference, Instance):
         return reference
-    path = Path(reference) if reference is not None else REFERENCE_PATH
+    if reference is not None:
+        path = Path(reference)
+    else:  # the source checkout's file; installed without the sources (pip install .), the working directory's
+        path = next((p for p in (REFERENCE_PATH, Path.cwd() / "instances" / "reference.yaml") if p.is_file()),
+                    REFERENCE_PATH)
     if not path.is_file():
         raise InstanceError(f"{path}: the reference instance the generator draws from is not there "
                             "(pass reference= the path of instances/reference.yaml)")

@@ -160,14 +160,19 @@ def breakeven(instance: Instance, parameter: Parameter, source: str, *, toleranc
     tolerance = tolerance if tolerance is not None else (high - low) / 100
     if not tolerance > 0:
         raise InstanceError(f"tolerance: expected a positive width in the parameter's unit (got {tolerance:g})")
-    planner = Planner(apply(instance, {parameter: low}, fixed))
+    planner: Planner | None = None
     evaluations: list[dict] = []
     plans: dict[float, tuple[np.ndarray, bool]] = {}
 
     def in_plan(x: float) -> float:
         if x in plans:  # scipy's bisect evaluates the ends again
             return 1.0 if plans[x][1] else -1.0
-        planner.update(apply(instance, {parameter: x}, fixed))
+        nonlocal planner
+        changed = apply(instance, {parameter: x}, fixed)
+        if planner is None:
+            planner = Planner(changed)
+        else:
+            planner.update(changed)
         # Only a proven optimum says whether the source belongs in the plan.
         result = _solved(planner.solve(mip_gap=mip_gap, time_limit=time_limit, threads=threads),
                          f"{parameter.label}={x:g}", optimal=True)

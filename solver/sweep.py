@@ -26,7 +26,7 @@ import time
 import warnings
 from collections.abc import Callable
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -76,11 +76,12 @@ class SweepParameter(BaseModel):
         return self
 
     def parameter(self) -> Parameter:
+        """The parameter; an unbounded law's range is its 0.1% to 99.9% quantiles."""
         args = tuple((name, float(getattr(self, name))) for name in DISTRIBUTIONS[self.distribution][0])
-        frozen = DISTRIBUTIONS[self.distribution][1](dict(args))
-        low, high = (self.low, self.high) if self.low is not None else frozen.ppf([0.001, 0.999])
-        return Parameter(path=self.path, low=float(low), high=float(high), scale=self.scale,
-                         distribution=self.distribution, args=args)
+        parameter = Parameter(path=self.path, low=math.nan, high=math.nan, scale=self.scale,
+                              distribution=self.distribution, args=args)
+        low, high = (self.low, self.high) if self.low is not None else parameter.frozen().ppf([0.001, 0.999])
+        return replace(parameter, low=float(low), high=float(high))
 
 
 class SweepSpec(BaseModel):
@@ -152,6 +153,7 @@ class PointTask:
 
     point_id: int
     base: Instance
+    base_key: str  # fingerprint of the base instance and fixed changes: the worker's planner is kept per key
     fixed: dict[str, Any]
     parameters: tuple[Parameter, ...]
     inputs: tuple[float, ...]
@@ -171,12 +173,11 @@ def solve_point(task: PointTask) -> dict[str, Any]:
            "unmet_share": None, "sources": {}, "message": None, "how": None}
     try:
         instance = apply(task.base, dict(zip(task.parameters, task.inputs, strict=True)), task.fixed)
-        key = _fingerprint(task.base, task.fixed)
-        planner = getattr(_WORKER, "planners", {}).get(key) if task.persistent else None
+        planner = getattr(_WORKER, "planners", {}).get(task.base_key) if task.persistent else None
         if planner is None:
             planner = Planner(instance)
             if task.persistent:  # one base at a time: a worker moving to another sweep drops the old model
-                _WORKER.planners = {key: planner}
+                _WORKER.planners = {task.base_key: planner}
             row["how"] = "built"
         else:
             row["how"] = planner.update(instance)
@@ -301,7 +302,8 @@ def run_sweep(instance: Instance, spec: SweepSpec, out: str | Path, *, workers: 
     store = SweepStore(out, _fingerprint(instance, spec.set, options), [p.label for p in parameters])
     done = store.done()
     todo = [i for i in range(len(inputs)) if i not in done][:limit]
-    tasks = (PointTask(point_id=i, base=instance, fixed=spec.set, parameters=tuple(parameters),
+    base_key = _fingerprint(instance, spec.set)
+    tasks = (PointTask(point_id=i, base=instance, base_key=base_key, fixed=spec.set, parameters=tuple(parameters),
                        inputs=tuple(float(x) for x in inputs[i]), mip_gap=spec.mip_gap,
                        time_limit_s=spec.time_limit_s, persistent=persistent) for i in todo)
     bar = _progress_bar(len(inputs), len(done), progress)

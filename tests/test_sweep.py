@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import sqlite3
 
 import numpy as np
@@ -109,24 +110,6 @@ def test_invalid_points_are_recorded_and_the_sweep_goes_on(tmp_path):
         assert db.execute("SELECT COUNT(*) FROM points").fetchone()[0] == 16
 
 
-def test_worker_processes_give_the_same_table(tmp_path):
-    inline = run_sweep(linear_instance(), spec(), tmp_path / "a.sqlite", progress=False).points
-    with cf.ProcessPoolExecutor(max_workers=2) as pool:
-        pooled = run_sweep(linear_instance(), spec(), tmp_path / "b.sqlite", progress=False, executor=pool,
-                           workers=2).points
-    pd.testing.assert_frame_equal(comparable(pooled), comparable(inline))
-
-
-def test_dask_local_cluster_runs_the_same_sweep(tmp_path):
-    distributed = pytest.importorskip("distributed")
-    inline = run_sweep(linear_instance(), spec(), tmp_path / "a.sqlite", progress=False).points
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) \
-            as cluster, distributed.Client(cluster) as client:
-        on_dask = run_sweep(linear_instance(), spec(), tmp_path / "b.sqlite", progress=False,
-                            executor=client.get_executor(), workers=2).points
-    pd.testing.assert_frame_equal(comparable(on_dask), comparable(inline))
-
-
 def test_spec_errors_name_the_file_and_field(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("design: lhs\npoints: 4\nparameters:\n  - path: a.b\n    lo: 1\n    high: 2\n")
@@ -137,10 +120,26 @@ def test_spec_errors_name_the_file_and_field(tmp_path):
         load_spec(path)
 
 
-def test_a_thread_pool_gives_the_same_table(tmp_path):
+@contextlib.contextmanager
+def dask_executor():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) \
+            as cluster, distributed.Client(cluster) as client:
+        yield client.get_executor()
+
+
+EXECUTORS = {
+    "processes": lambda: cf.ProcessPoolExecutor(max_workers=2),
     # Threads of one process (as in a Dask worker with several threads) must not share a planner.
+    "threads": lambda: cf.ThreadPoolExecutor(max_workers=2),
+    "dask_local_cluster": dask_executor,
+}
+
+
+@pytest.mark.parametrize("kind", EXECUTORS)
+def test_every_executor_gives_the_same_table(tmp_path, kind):
     inline = run_sweep(linear_instance(), spec(), tmp_path / "a.sqlite", progress=False).points
-    with cf.ThreadPoolExecutor(max_workers=3) as pool:
-        threaded = run_sweep(linear_instance(), spec(), tmp_path / "b.sqlite", progress=False, executor=pool,
-                             workers=3).points
-    pd.testing.assert_frame_equal(comparable(threaded), comparable(inline))
+    with EXECUTORS[kind]() as executor:
+        elsewhere = run_sweep(linear_instance(), spec(), tmp_path / "b.sqlite", progress=False, executor=executor,
+                              workers=2).points
+    pd.testing.assert_frame_equal(comparable(elsewhere), comparable(inline))

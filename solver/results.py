@@ -27,7 +27,7 @@ STATUSES = {
     "error": "the solver failed",
 }
 
-TABLES = ("plan", "costs", "demand", "binding")
+TABLES = ("plan", "costs", "demand", "binding", "conflicts")
 
 
 @dataclass
@@ -48,6 +48,7 @@ class Result:
     costs: pd.DataFrame = field(default_factory=pd.DataFrame)
     demand: pd.DataFrame = field(default_factory=pd.DataFrame)
     binding: pd.DataFrame = field(default_factory=pd.DataFrame)
+    conflicts: pd.DataFrame = field(default_factory=pd.DataFrame)  # why there is no plan (infeasible only)
 
     @property
     def has_plan(self) -> bool:
@@ -156,6 +157,13 @@ def format_summary(result: Result) -> str:
     if result.message:
         lines.append(f"   {result.message}")
     if not result.has_plan:
+        if not result.conflicts.empty:
+            lines.append("What would have to give (each limit relaxed alone; slack minimised):")
+            for family, rows in result.conflicts.groupby("family", sort=False):
+                shown = rows.nlargest(5, "slack_per_period")
+                lines += [f"  {family}: {text}" for text in shown["text"]]
+                if len(rows) > len(shown):
+                    lines.append(f"  {family}: ... and {len(rows) - len(shown)} more")
         return "\n".join(lines)
     cost = f"Net present cost: ${result.objective_usd / 1e9:,.2f}B"
     if result.gap is not None:

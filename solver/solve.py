@@ -23,6 +23,7 @@ from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 from models.core import build_model
 from models.parts import MONEY
 from solver.audit import audit
+from solver.infeasibility import explain_infeasibility
 from solver.instance import with_changes
 from solver.results import Result, extract_tables
 from solver.schema import Instance
@@ -54,6 +55,7 @@ class CompiledModel:
 
     columns: list  # Pyomo VarData per column
     column_names: list[str]
+    rows: list  # Pyomo ConstraintData per row
     row_names: list[tuple[str, int]]  # (constraint name, side): a ranged constraint gives two rows
     lp: highspy.HighsLp
 
@@ -82,6 +84,7 @@ class CompiledModel:
         lp.integrality_ = [highspy.HighsVarType.kInteger if v.is_integer() else highspy.HighsVarType.kContinuous
                            for v in columns]
         return cls(columns=columns, column_names=[v.name for v in columns],
+                   rows=[row.constraint for row in form.rows],
                    row_names=[(row.constraint.name, row.bound_type) for row in form.rows], lp=lp)
 
     def matrix(self):
@@ -210,8 +213,12 @@ class Planner:
         }
 
     def solve(self, *, time_limit: float | None = None, mip_gap: float = 1e-4, threads: int | None = None,
-              log: bool = False, random_seed: int = 0) -> Result:
-        """Solve (again). A plan that is not proven optimal is never labelled optimal."""
+              log: bool = False, random_seed: int = 0, explain: bool = True) -> Result:
+        """Solve (again). A plan that is not proven optimal is never labelled optimal.
+
+        If HiGHS finds no plan can exist and ``explain`` is set, elastic re-solves (:mod:`solver.infeasibility`)
+        say which demand is out of reach and which limits could each make a plan possible: ``result.conflicts``.
+        """
         result = Result(instance_name=self.instance.name, status="error", model_size=self.model_size(),
                         compute_unit=self.instance.demand.compute_unit)
         result.times_s = {"build": self.build_s, "handoff": self.handoff_s}
@@ -257,6 +264,11 @@ class Planner:
                 result.gap = math.inf
         if not has_solution or status not in ("optimal", "time_limit"):
             result.message = f"HiGHS: {h.modelStatusToString(model_status)}"
+            if status in ("infeasible", "infeasible_or_unbounded") and explain:
+                explanation = explain_infeasibility(self, time_limit=60.0 if time_limit is None else time_limit,
+                                                    threads=threads)
+                result.conflicts = explanation.conflicts
+                result.message = explanation.headline
             return result
 
         start = time.perf_counter()
@@ -291,7 +303,7 @@ def max_violation(compiled: CompiledModel, levels: np.ndarray) -> float:
 
 
 def solve(instance: Instance, *, time_limit: float | None = None, mip_gap: float = 1e-4,
-          threads: int | None = None, log: bool = False, random_seed: int = 0) -> Result:
+          threads: int | None = None, log: bool = False, random_seed: int = 0, explain: bool = True) -> Result:
     """Build and solve ``instance``; see :class:`Planner` to solve the same model repeatedly."""
     return Planner(instance).solve(time_limit=time_limit, mip_gap=mip_gap, threads=threads, log=log,
-                                   random_seed=random_seed)
+                                   random_seed=random_seed, explain=explain)

@@ -293,12 +293,15 @@ class Planner:
 
 
 def max_violation(compiled: CompiledModel, levels: np.ndarray) -> float:
-    """The largest amount by which the plan ``levels`` misses a row or column bound of the model HiGHS was given
-    (model units). Vectorised: a Python walk over Pyomo's constraints cost more than the solve on small instances."""
+    """The largest amount by which the plan ``levels`` misses a row or column bound, or the integrality, of the
+    model HiGHS was given (model units). Vectorised: a Python walk over Pyomo's constraints cost more than the
+    solve on small instances."""
     lp = compiled.lp
     activity = compiled.matrix() @ levels
+    integer = np.array([kind == highspy.HighsVarType.kInteger for kind in lp.integrality_], dtype=bool)
     misses = (np.asarray(lp.row_lower_) - activity, activity - np.asarray(lp.row_upper_),
-              np.asarray(lp.col_lower_) - levels, levels - np.asarray(lp.col_upper_))
+              np.asarray(lp.col_lower_) - levels, levels - np.asarray(lp.col_upper_),
+              np.abs(levels[integer] - np.round(levels[integer])))
     return float(max(0.0, *(float(np.max(m, initial=0.0)) for m in misses)))
 
 

@@ -89,3 +89,16 @@ def test_launch_cadence_short_in_the_first_months_is_named_in_flights():
                                          ("training", "2026-02", "2026-02", 1_000.0)]
     assert rows_of(result, "launch cadence") == [("rocket", "2026-01", "2026-01", 2.0)]
     assert "rocket would need 2.00 more flights in 2026-01" in format_summary(result)
+
+
+def test_a_national_cap_on_new_builds_is_named_in_mw_per_year():
+    """A 24 MW grid allows two 10 MW modules at PUE 1.2, but the national cap allows 10 MW of new builds in 2026:
+    one module, 10,000 units short of a hard 20,000 all year. The cap alone: 10 MW more in 2026; site power
+    alone cannot help (the cap still binds)."""
+    land = terrestrial({"a": site(grid_power_mw=24)}) | {"new_mw_cap_per_year": 10}
+    result = solve(make_instance(demand=hard({"2026-01": 20_000}), terrestrial=land))
+    assert result.status == "infeasible"
+    assert rows_of(result, "demand") == [("training", "2026-01", "2026-12", 10_000.0)]
+    assert rows_of(result, "national cap on new builds") == [("", "2026", "2026", 10.0)]
+    assert rows_of(result, "site power") == []
+    assert "the national cap on new build MW in 2026 would need to be 10.0 MW higher" in format_summary(result)

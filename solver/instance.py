@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -19,36 +20,113 @@ INSTANCE_SUFFIXES = (".yaml", ".yml")
 class InstanceError(ValueError):
     """An instance that cannot be used: the message is one line naming the file, the field path and the problem."""
 
+    def __init__(self, message: str) -> None:
+        # Messages quote the file's own keys and values: a newline or a lone surrogate in them would break the
+        # one-line promise, or the print to a terminal.
+        super().__init__("".join(c if c.isprintable() else repr(c)[1:-1] for c in message))
+
+
+# Instance files nest about five levels; a deeper file is a mistake or an attack (the composer recurses).
+MAX_DEPTH = 50
+# Merge keys (<<) copy entries: a chain of merges of merges grows exponentially (a "billion laughs").
+MAX_MERGED_ENTRIES = 10_000
+# A quoted value in a message is cut to this many characters.
+MAX_QUOTED = 60
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= MAX_QUOTED else text[:MAX_QUOTED] + "..."
+
 
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """Safe YAML (no object construction from tags) that rejects duplicate keys instead of keeping the last."""
+    """Safe YAML (no object construction from tags) that rejects duplicate keys instead of keeping the last,
+    bounds nesting and merge expansion, and reads dates as text (the schema's months are ``YYYY-MM`` strings).
+
+    Aliases are safe as they are: the constructor shares the anchored object instead of copying it, and the
+    schema never walks into a value of the wrong type, so an alias bomb costs no more than its text."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._own_keys: dict[int, set[int]] = {}
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_DEPTH} levels",
+                                                  self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        # The keys written in the mapping itself, before merged entries join them (they must be unique).
+        self._own_keys.setdefault(id(node), {id(key) for key, _ in node.value if key.tag != MERGE_TAG})
+        super().flatten_mapping(node)  # calls itself back for merged mappings, so each level is bounded
+        if len(node.value) > MAX_MERGED_ENTRIES:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"merge keys (<<) expand to more than {MAX_MERGED_ENTRIES} entries", node.start_mark)
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        # PyYAML's constructors for explicit tags (!!int abc, !!map [1], !!timestamp x) raise plain Python errors.
+        try:
+            return super().construct_object(node, deep=deep)
+        except yaml.YAMLError:
+            raise
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+            what = _short(node.value) if isinstance(node, yaml.ScalarNode) else f"a {node.id}"
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read {what} as {node.tag} ({type(exc).__name__}: {exc})",
+                node.start_mark) from None
 
 
 def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
     loader.flatten_mapping(node)
+    own = loader._own_keys[id(node)]
     mapping: dict = {}
+    written: set = set()
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=deep)
         try:
-            duplicate = key in mapping
+            hash(key)
         except TypeError as exc:  # an unhashable key such as a list
             raise yaml.constructor.ConstructorError(
-                None, None, f"unusable key {key!r}", key_node.start_mark) from exc
-        if duplicate:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark)
+                None, None, f"unusable key {_short(key)}", key_node.start_mark) from exc
+        # A key written twice is an error; one merged in (<<) is overridden by the mapping's own, as YAML says.
+        if id(key_node) in own:
+            if key in written:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {_short(key)}", key_node.start_mark)
+            written.add(key)
         mapping[key] = loader.construct_object(value_node, deep=deep)
     return mapping
 
 
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+def _construct_text(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> str:
+    return loader.construct_scalar(node)
 
-# pydantic puts the name of the union member it tried into the location; it is not a field of the file.
-_UNION_MEMBERS = ("float", "int", "dict[", "constrained-float", "function-after[", "str")
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+# 2026-02-30 or 2026-07-01 would otherwise fail in the date constructor or reach the schema as a date object.
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_text)
+
+# pydantic puts the name of the union member it tried into the location; it is not a field of the file. Exact
+# names or a bracket, which no valid key has: a prefix alone would drop a user's key such as "intel".
+_UNION_MEMBERS = {"float", "int", "str", "constrained-float"}
+_UNION_MEMBER_PREFIXES = ("dict[", "function-after[")
+_PLAIN_KEY = re.compile(r"^[\w\-]+$")
 
 
 def _field_path(loc: tuple) -> str:
-    parts = [str(p) for p in loc if not (isinstance(p, str) and p.startswith(_UNION_MEMBERS))]
+    parts = []
+    for p in loc:
+        if isinstance(p, str) and (p in _UNION_MEMBERS or p.startswith(_UNION_MEMBER_PREFIXES)):
+            continue
+        text = str(p)
+        parts.append(text if text == "[key]" or _PLAIN_KEY.match(text) else _short(text))  # quote odd keys
     return ".".join(parts) or "(top level)"
 
 
@@ -72,10 +150,11 @@ def format_validation_error(error: ValidationError, source: str) -> str:
         message = "unknown field" + (f" (did you mean {guess[0]!r}?)" if guess else "")
     else:
         message = first["msg"].removeprefix("Value error, ")
-    # Cross-field checks (no location) name their own paths.
-    detail = f"{source}: {path}: {message}" if first["loc"] else f"{source}: {message}"
+    # Cross-field checks (a value error without a location) name their own paths.
+    own_paths = not first["loc"] and first["type"] == "value_error"
+    detail = f"{source}: {message}" if own_paths else f"{source}: {path}: {message}"
     if first["type"] not in ("value_error", "missing", "extra_forbidden") and not isinstance(given, dict | list):
-        detail += f" (got {given!r})"
+        detail += f" (got {_short(given)})"
     others = len({_field_path(e["loc"]) for e in errors}) - 1
     if others > 0:
         detail += f" [and {others} more problem{'s' if others > 1 else ''}]"

@@ -24,7 +24,7 @@ from typing import Any
 from scipy import stats
 
 from solver.instance import InstanceError, parse_instance
-from solver.schema import Instance
+from solver.schema import MONTH_PATTERN, Instance, month_index
 
 # name -> (the fields it takes, how to freeze it in scipy.stats)
 DISTRIBUTIONS = {
@@ -71,7 +71,13 @@ class Parameter:
     def change(self, instance_data: dict, value: float) -> Any:
         """The new content of the field at ``path`` in ``instance_data`` (a dump of the instance) for ``value``."""
         current = _get(instance_data, self.path)
-        return _scaled(current, value) if self.scale else float(value)
+        if self.scale:
+            return _scaled(current, value)
+        if isinstance(current, dict) and current and all(isinstance(k, str) and MONTH_PATTERN.match(k)
+                                                         for k in current):
+            # A month series set to one number: that value from its first month on (a bare number is no series).
+            return {min(current, key=month_index): float(value)}
+        return float(value)
 
 
 def parse_param(text: str) -> Parameter:

@@ -48,13 +48,14 @@ def _check_finite_values(values: dict) -> dict:
 
 
 Month = Annotated[str, AfterValidator(_check_month)]
-NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+# No figure of this domain comes near 1e15 (USD: ten times world GDP); above it the solver's arithmetic breaks
+# down (costs of 1e300 overflow to NaN and turn a plan into a false "infeasible"), so it is an input error.
+LARGEST = 1e15
+NonNegative = Annotated[float, Field(ge=0, le=LARGEST, allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0, le=LARGEST, allow_inf_nan=False)]
 Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Year = Annotated[int, Field(ge=1900, le=2200)]
-YearSchedule = Annotated[float, Field(ge=0, allow_inf_nan=False)] | Annotated[
-    dict[Year, NonNegative], Field(min_length=1)
-]
+YearSchedule = NonNegative | Annotated[dict[Year, NonNegative], Field(min_length=1)]
 MonthSeries = Annotated[dict[Month, NonNegative], Field(min_length=1), AfterValidator(_check_finite_values)]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$", max_length=64)]
 
@@ -262,6 +263,14 @@ class LearningCurve(Strict):
     )
     floor_usd_per_kg: NonNegative = Field(0.0, description="the price never falls below this")
 
+    @model_validator(mode="after")
+    def _price_falls(self) -> LearningCurve:
+        # A floor above the start price would make the "falling" price jump up to the floor from the first month.
+        if self.floor_usd_per_kg > self.initial_price_usd_per_kg:
+            raise ValueError(f"floor_usd_per_kg ({self.floor_usd_per_kg:g}) must not exceed "
+                             f"initial_price_usd_per_kg ({self.initial_price_usd_per_kg:g}): the price only falls")
+        return self
+
 
 class LaunchVehicle(Strict):
     payload_t: Positive = Field(description="payload to the operational orbit per flight, tonnes")
@@ -356,13 +365,17 @@ class Instance(Strict):
                 problems.append(f"{path}: {name} is available from {self.hardware[name].available_from}, "
                                 f"after this source's first month {first_use}")
 
-        sources = [*self.hyperscaler_contracts, *self.fixed_block_leases,
-                   *(self.terrestrial.sites if self.terrestrial else ()),
-                   *(self.orbital.satellite_classes if self.orbital else ())]
-        repeated = sorted({name for name in sources if sources.count(name) > 1})
-        if repeated:
-            problems.append(f"source names must be unique across contracts, leases, sites and satellite classes "
-                            f"(the plan is reported by source): {', '.join(repeated)} used more than once")
+        # The plan's tables are keyed by source name: two kinds sharing a name would merge their rows.
+        first_path: dict[str, str] = {}
+        for kind, names in (("hyperscaler_contracts", self.hyperscaler_contracts),
+                            ("fixed_block_leases", self.fixed_block_leases),
+                            ("terrestrial.sites", self.terrestrial.sites if self.terrestrial else {}),
+                            ("orbital.satellite_classes", self.orbital.satellite_classes if self.orbital else {})):
+            for name in names:
+                if name in first_path:
+                    problems.append(f"{kind}.{name}: expected a source name unique across contracts, leases, sites "
+                                    f"and satellite classes, got {name!r} also used by {first_path[name]}")
+                first_path.setdefault(name, f"{kind}.{name}")
         for wl in ("training", "inference"):
             series = getattr(self.demand, wl).series_units
             if series is not None:
@@ -382,8 +395,15 @@ class Instance(Strict):
             for field in ("facility_usd_per_mw", "gpus_usd_per_mw", "other_it_usd_per_mw"):
                 check_years(f"terrestrial.build_costs.{field}", getattr(costs, field))
             check_years("terrestrial.new_mw_cap_per_year", self.terrestrial.new_mw_cap_per_year)
+            # A cap below a site's module (in every year) would forbid that site's builds without a word.
+            cap = self.terrestrial.new_mw_cap_per_year
+            most = max(cap.values()) if isinstance(cap, dict) else cap
             for name, site in self.terrestrial.sites.items():
                 check_month(f"terrestrial.sites.{name}.power_available", site.power_available)
+                if most is not None and 0 < most < site.module_mw * (1 - 1e-9):
+                    problems.append(f"terrestrial.new_mw_cap_per_year: expected at least one module of site {name} "
+                                    f"({site.module_mw:g} MW) in some year (0 forbids new builds), got at most "
+                                    f"{most:g} MW a year")
             if self.terrestrial.sites and not any(
                 month_index(g.available_from) <= end for g in self.hardware.values()
             ):

@@ -6,6 +6,7 @@ import pytest
 from conftest import BASE, INSTANCES, contract, deep_merge, make_instance
 
 from solver import InstanceError, load_instance, parse_instance, with_changes
+from solver.params import Parameter, apply, check, parse_param
 
 SMALL = (INSTANCES / "small.yaml").read_text()
 
@@ -100,7 +101,9 @@ def test_missing_file(tmp_path):
 def test_source_names_are_unique_across_kinds():
     lease = {"hardware": "gen1", "size_mw": 10, "fee_usd_per_month": 1, "available_from": "2026-01",
              "end": "2026-12", "min_term_months": 1, "notice_months": 0}
-    with pytest.raises(InstanceError, match="source names must be unique .*: cloud used more than once"):
+    with pytest.raises(InstanceError, match="fixed_block_leases.cloud: expected a source name unique across "
+                       "contracts, leases, sites and satellite classes, got 'cloud' also used by "
+                       "hyperscaler_contracts.cloud"):
         make_instance(hyperscaler_contracts=contract(), fixed_block_leases={"cloud": lease})
 
 
@@ -125,3 +128,145 @@ def test_with_changes_copies_and_revalidates():
         with_changes(base, {"hyperscaler_contracts.cloud.price_usd_per_mw_month": -1})
     with pytest.raises(InstanceError, match="no such field"):
         with_changes(base, {"terrestrial.sites.nowhere.lead_time_months": 3})
+
+
+# Cross-field checks: each names its path and what was expected.
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        # a lease whose end precedes its start
+        ("end: 2027-12                        # assumption", "end: 2026-02",
+         "fixed_block_leases.colossus: end 2026-02 precedes available_from 2026-04"),
+        # a lease whose window is shorter than its minimum term
+        ("end: 2027-12                        # assumption", "end: 2026-06",
+         "fixed_block_leases.colossus: min_term_months (6) exceeds the 3 months from available_from 2026-04 to "
+         "end 2026-06"),
+        # a learning curve whose floor is above its start price: the price would rise
+        ("launch_price_usd_per_kg: 300      # $300/kg (seed 004)",
+         "learning_curve: {initial_price_usd_per_kg: 300, initial_cumulative_mass_t: 100, "
+         "industry_mass_t_per_year: 1000, price_drop_per_doubling: 0.2, floor_usd_per_kg: 500}",
+         "orbital.launch_vehicles.rocket.learning_curve: floor_usd_per_kg (500) must not exceed "
+         "initial_price_usd_per_kg (300)"),
+        # a learning rate making the price rise (a negative drop), or one that would make it vanish at once
+        ("launch_price_usd_per_kg: 300      # $300/kg (seed 004)",
+         "learning_curve: {initial_price_usd_per_kg: 300, initial_cumulative_mass_t: 100, "
+         "industry_mass_t_per_year: 1000, price_drop_per_doubling: -0.1}",
+         "orbital.launch_vehicles.rocket.learning_curve.price_drop_per_doubling: Input should be greater than or "
+         "equal to 0"),
+        ("launch_price_usd_per_kg: 300      # $300/kg (seed 004)",
+         "learning_curve: {initial_price_usd_per_kg: 300, initial_cumulative_mass_t: 100, "
+         "industry_mass_t_per_year: 1000, price_drop_per_doubling: 1}",
+         "orbital.launch_vehicles.rocket.learning_curve.price_drop_per_doubling: Input should be less than 1"),
+        # a national cap below one module: the site could never build
+        ("new_mw_cap_per_year: 200 ", "new_mw_cap_per_year: {2026: 20, 2027: 90} ",
+         "terrestrial.new_mw_cap_per_year: expected at least one module of site plain (100 MW) in some year "
+         "(0 forbids new builds), got at most 90 MW a year"),
+        # dates outside the horizon, wherever a date appears
+        ("  2027-01: 120000", "  2028-01: 120000",
+         "demand.inference.series_units.2028-01: 2028-01 is outside the horizon 2026-01..2027-12"),
+        ("      2026-07: 200", "      2025-07: 200",
+         "hyperscaler_contracts.cloud.ramp_mw.2025-07: 2025-07 is outside the horizon"),
+        ("available_from: 2026-04 ", "available_from: 2025-04 ",
+         "fixed_block_leases.colossus.available_from: 2025-04 is outside the horizon"),
+        ("power_available: 2026-07 ", "power_available: 2025-12 ",
+         "terrestrial.sites.plain.power_available: 2025-12 is outside the horizon"),
+        ("      earliest_launch: 2027-01          # assumption\n      life",
+         "      earliest_launch: 2030-01\n      life",
+         "orbital.satellite_classes.sat.earliest_launch: 2030-01 is outside the horizon"),
+        ("flights_per_month: 1 ", "flights_per_month: {2025: 1} ",
+         "orbital.launch_vehicles.rocket.flights_per_month.2025: year outside the horizon 2026..2027"),
+        ("market_cap_mw: 100 ", "market_cap_mw: {2026: 100, 2031: 5} ",
+         "resale.market_cap_mw.2031: year outside the horizon"),
+        # a date that is a day, not a month: text, not a date object (nor a crash on 2026-02-30)
+        ("available_from: 2026-04 ", "available_from: 2026-02-30 ",
+         "fixed_block_leases.colossus.available_from: expected a month as YYYY-MM, got '2026-02-30'"),
+    ],
+)
+def test_cross_field_checks(tmp_path, old, new, expected):
+    assert old in SMALL, old
+    with pytest.raises(InstanceError) as err:
+        load_text(tmp_path, SMALL.replace(old, new, 1))
+    assert "\n" not in str(err.value)
+    assert expected in str(err.value)
+
+
+def test_a_zero_national_cap_forbids_builds_on_purpose(tmp_path):
+    instance = load_text(tmp_path, SMALL.replace("new_mw_cap_per_year: 200 ", "new_mw_cap_per_year: 0 "))
+    assert instance.terrestrial.new_mw_cap_per_year == 0
+
+
+def test_a_lease_may_end_after_the_horizon(tmp_path):
+    instance = load_text(tmp_path, SMALL.replace("end: 2027-12                        # assumption", "end: 2030-12"))
+    assert instance.fixed_block_leases["colossus"].end == "2030-12"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # an explicit tag whose value does not parse: PyYAML's own ValueError, KeyError... become one line
+        ("name: !!int abc\n", "(YAML) line 1, column 7: cannot read 'abc' as tag:yaml.org,2002:int"),
+        ("name: !!bool maybe\n", "cannot read 'maybe' as tag:yaml.org,2002:bool"),
+        ("name: !!map [1]\n", "cannot read a sequence as tag:yaml.org,2002:map"),
+        # nesting deep enough to exhaust Python's recursion
+        ("name: " + "[" * 5000 + "]" * 5000 + "\n", "(YAML) line 1, column 56: nested deeper than 50 levels"),
+        # merge keys doubling at each level (2**40 entries)
+        ("m0: &m0 {a: 1}\n" + "".join(f"m{i}: &m{i} {{<<: [*m{i - 1}, *m{i - 1}]}}\n" for i in range(1, 41)),
+         "merge keys (<<) expand to more than 10000 entries"),
+        # a key with a newline or a lone surrogate is quoted: still one printable line
+        ('"bad\\nkey": 1\nname: x\n', "'bad\\nkey': unknown field"),
+        ('"\\ud800": 1\nname: x\n', "(top level): Input should be a valid string, unable to parse raw data"),
+    ],
+)
+def test_hostile_yaml_gives_one_line(tmp_path, text, expected):
+    with pytest.raises(InstanceError) as err:
+        load_text(tmp_path, text)
+    message = str(err.value)
+    assert "\n" not in message and message.isprintable()
+    assert expected in message
+
+
+def test_keys_merged_from_an_anchor_may_be_overridden(tmp_path):
+    text = SMALL.replace("  plain:\n", "  plain: &site\n").replace(
+        "      fixed_opex_usd_per_mw_month: 20000   # assumption\n",
+        "      fixed_opex_usd_per_mw_month: 20000   # assumption\n"
+        "    second:\n      <<: *site\n      power_available: 2027-01\n")
+    instance = load_text(tmp_path, text)
+    assert instance.terrestrial.sites["second"].power_available == "2027-01"
+    assert instance.terrestrial.sites["second"].module_mw == instance.terrestrial.sites["plain"].module_mw
+
+
+def test_a_key_named_like_a_type_keeps_its_place_in_the_path(tmp_path):
+    text = SMALL.replace("  h100:\n", "  intel:\n").replace("hardware: h100", "hardware: intel").replace(
+        "compute_units_per_mw: 733 ", "compute_units_per_mw: -733 ")
+    with pytest.raises(InstanceError, match=r"hardware\.intel\.compute_units_per_mw: Input should be greater than 0"):
+        load_text(tmp_path, text)
+
+
+@pytest.mark.parametrize(
+    ("param", "expected"),
+    [
+        ("orbital.launch_vehicles.rocket.launch_price_usd_per_kg=-5:100",
+         "small with orbital.launch_vehicles.rocket.launch_price_usd_per_kg=-5: "
+         "orbital.launch_vehicles.rocket.launch_price_usd_per_kg: Input should be greater than or equal to 0"),
+        ("orbital.max_inference_share=0:1.5",
+         "orbital.max_inference_share: Input should be less than or equal to 1 (got 1.5)"),
+        ("hyperscaler_contracts.cloud.min_term_months=1:500",
+         "hyperscaler_contracts.cloud.min_term_months: Input should be less than or equal to 240"),
+        ("terrestrial.sites.plain.pue*=0.5:1",
+         "terrestrial.sites.plain.pue: Input should be greater than or equal to 1 (got 0.6)"),
+    ],
+)
+def test_a_range_outside_a_fields_bounds_is_one_line(param, expected):
+    instance = load_instance(INSTANCES / "small.yaml")
+    with pytest.raises(InstanceError) as err:
+        check(instance, [parse_param(param)])
+    assert "\n" not in str(err.value)
+    assert expected in str(err.value)
+
+
+def test_a_month_series_set_to_one_number_holds_from_its_first_month():
+    instance = load_instance(INSTANCES / "small.yaml")
+    ramp = Parameter("hyperscaler_contracts.cloud.ramp_mw", 0, 500)
+    check(instance, [ramp])
+    changed = apply(instance, {ramp: 300})
+    assert changed.hyperscaler_contracts["cloud"].ramp_mw == {"2026-01": 300}

@@ -134,12 +134,14 @@ class Planner:
         self.handoff_s = time.perf_counter() - start
         self.last_update = "built"
 
-    def update(self, changes: dict | Instance) -> str:
+    def update(self, changes: dict | Instance, *, mip_start: bool = True) -> str:
         """Change the data (dotted paths into the *base* instance, or a whole instance) and keep the HiGHS instance.
 
         Returns how: ``"in place"`` (same rows and columns: only changed costs, bounds and coefficients are sent
-        to HiGHS, and the previous plan is offered as a MIP start) or ``"reloaded"`` (the structure changed, e.g.
-        a lead time moved the periods a module can come online: the model is passed to HiGHS anew).
+        to HiGHS, and with ``mip_start`` the previous plan is offered as a MIP start) or ``"reloaded"`` (the
+        structure changed, e.g. a lead time moved the periods a module can come online: the model is passed to
+        HiGHS anew). Without a MIP start the next solve is the same as a fresh Planner's, bit for bit; with one,
+        at a gap above 0, the plan returned may depend on the previous plan.
         """
         instance = changes if isinstance(changes, Instance) else with_changes(self.base, changes)
         old, previous_plan = self.compiled, self.plan_vector()
@@ -160,7 +162,7 @@ class Planner:
             self._send_differences(old, new)
             self.last_update = "in place"
             self.highs.clearSolver()  # only the MIP start carries over, not the last search's state
-            if previous_plan is not None:
+            if mip_start and previous_plan is not None:
                 solution = highspy.HighsSolution()
                 solution.col_value = previous_plan
                 solution.value_valid = True

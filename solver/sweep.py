@@ -3,10 +3,13 @@
 A sweep spec (YAML, :class:`SweepSpec`) names the parameters (:mod:`solver.params`) and their distributions, the
 design (Latin hypercube or Sobol', ``scipy.stats.qmc``) and the solve options. :func:`run_sweep` solves every point
 in worker processes (or any ``concurrent.futures.Executor``, such as a Dask ``client.get_executor()``), each worker
-keeping one :class:`~solver.solve.Planner` that it changes in place from point to point, with the previous plan as
-MIP start. Each finished point is committed to SQLite at once, so a killed sweep loses only the points in flight;
-run again with the same spec and output, it solves only the points not yet there. A point that fails is stored as
-failed, with its reason, and the sweep goes on.
+keeping one :class:`~solver.solve.Planner` that it changes in place from point to point. Each point is solved from
+a clean solver state (no MIP start from the worker's previous point unless the spec asks for one), so a point's
+answer is the same whichever worker solved it after whichever point: the results are the same with any number of
+workers, run after run. Each finished point is committed to SQLite at once, so a killed sweep loses only the points
+in flight; run again with the same spec and output, it solves only the points not yet there. A point that fails is
+stored as failed, with its reason, and the sweep goes on; so is a point that kills its worker process (out of
+memory, a crash in the solver), found by re-running the points in flight one at a time in a fresh process.
 
 :func:`summarise` turns the points into tables: percentiles of the net present cost, how often each source is in
 the plan and at what scale, Spearman rank correlations of each input with each output, and first-order and total
@@ -17,14 +20,16 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import hashlib
+import itertools
 import json
 import math
 import multiprocessing
+import signal
 import sqlite3
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -94,6 +99,10 @@ class SweepSpec(BaseModel):
     seed: int = Field(0, ge=0, description="seed of the design")
     mip_gap: float = Field(1e-3, gt=0, lt=1, description="relative MILP gap of every point")
     time_limit_s: float | None = Field(300, gt=0, description="time limit per point (s)")
+    mip_start: bool = Field(False, description="start each point from the plan of the point its worker solved "
+                            "before; at a gap above 0 the plan returned then depends on that point, so results "
+                            "vary with the number of workers and their timing (measured: no faster on the "
+                            "reference sweep or small.yaml)")
     set: dict[str, Any] = Field(default_factory=dict, description="fixed changes applied to every point")
     parameters: list[SweepParameter] = Field(min_length=1)
 
@@ -160,7 +169,10 @@ class PointTask:
     mip_gap: float
     time_limit_s: float | None
     persistent: bool = True
+    mip_start: bool = False
 
+
+PointFunction = Callable[[PointTask], dict[str, Any]]
 
 # The planner each worker keeps from point to point, per thread: a Dask worker may run several tasks at once.
 _WORKER = threading.local()
@@ -180,7 +192,8 @@ def solve_point(task: PointTask) -> dict[str, Any]:
                 _WORKER.planners = {task.base_key: planner}
             row["how"] = "built"
         else:
-            row["how"] = planner.update(instance)
+            # Without a MIP start the answer does not depend on the worker's previous point (as a fresh Planner)
+            row["how"] = planner.update(instance, mip_start=task.mip_start)
         result = planner.solve(mip_gap=task.mip_gap, time_limit=task.time_limit_s, threads=1)
         row.update(point_outputs(result, planner.parts.grid.months_per_period))
     except InstanceError as exc:  # the law's tail drew a value the schema rejects (a negative price, say)
@@ -284,14 +297,16 @@ class SweepRun:
 
 def run_sweep(instance: Instance, spec: SweepSpec, out: str | Path, *, workers: int = 1,
               executor: cf.Executor | None = None, persistent: bool = True, progress: bool = True,
-              limit: int | None = None, on_point: Callable[[dict], None] | None = None) -> SweepRun:
+              limit: int | None = None, on_point: Callable[[dict], None] | None = None,
+              point_function: PointFunction = solve_point) -> SweepRun:
     """Solve every point of ``spec`` not yet in the SQLite file ``out``; return all points and their summary.
 
     ``executor``: any ``concurrent.futures.Executor`` (a Dask ``client.get_executor()`` runs the sweep on a
     cluster); without one, ``workers`` processes (1: in this process). ``persistent=False`` rebuilds the model
     at every point (for benchmarks). ``limit`` stops after that many new points (for tests and partial runs).
-    Worker processes are spawned, so a script calling this with ``workers > 1`` needs the usual
-    ``if __name__ == "__main__":`` guard.
+    ``point_function`` solves one point (tests wrap :func:`solve_point`); it must be a module-level function, so
+    that spawned workers can import it. Worker processes are spawned, so a script calling this with
+    ``workers > 1`` needs the usual ``if __name__ == "__main__":`` guard.
     """
     parameters = [p.parameter() for p in spec.parameters]
     check(instance, parameters, spec.set)  # every path and both ends of every range, before any solve
@@ -305,11 +320,12 @@ def run_sweep(instance: Instance, spec: SweepSpec, out: str | Path, *, workers: 
     base_key = _fingerprint(instance, spec.set)
     tasks = (PointTask(point_id=i, base=instance, base_key=base_key, fixed=spec.set, parameters=tuple(parameters),
                        inputs=tuple(float(x) for x in inputs[i]), mip_gap=spec.mip_gap,
-                       time_limit_s=spec.time_limit_s, persistent=persistent) for i in todo)
+                       time_limit_s=spec.time_limit_s, persistent=persistent, mip_start=spec.mip_start)
+             for i in todo)
     bar = _progress_bar(len(inputs), len(done), progress)
     start = time.perf_counter()
     try:
-        for row in _execute(tasks, executor, workers):
+        for row in _execute(tasks, executor, workers, point_function):
             store.add(row)
             bar.update(1)
             if on_point is not None:
@@ -325,51 +341,149 @@ def run_sweep(instance: Instance, spec: SweepSpec, out: str | Path, *, workers: 
 
 
 class SweepInterruptedError(RuntimeError):
-    """The sweep stopped before its end (a worker process died); the points finished are stored."""
+    """The sweep stopped before its end (a worker of the caller's executor died); the points finished are stored."""
 
 
-def _execute(tasks, executor: cf.Executor | None, workers: int):
-    """Rows as points finish. At most two tasks per worker (``workers``) are in flight, so a crash loses little."""
+class _PoolBrokenError(Exception):
+    """The pool lost a worker process; ``tasks`` are the points it took down (in flight or queued)."""
+
+    def __init__(self, tasks: list[PointTask]):
+        super().__init__(f"points {sorted(t.point_id for t in tasks)} were in flight")
+        self.tasks = tasks
+
+
+def _execute(tasks: Iterable[PointTask], executor: cf.Executor | None, workers: int, function: PointFunction):
+    """Rows as points finish. At most two tasks per worker (``workers``) are in flight, so a crash loses little.
+
+    A worker process of our own pool that dies (out of memory, a crash in the solver) takes down every point in
+    flight with it, and nothing says which one killed it: those points are re-run one at a time in a fresh
+    process, until the one that kills its worker again, stored as failed; then the sweep goes on in a fresh pool.
+    A caller's executor is not ours to replace: its dead worker stops the sweep."""
     if executor is None and workers <= 1:
-        yield from map(solve_point, tasks)
+        yield from map(function, tasks)
         return
-    own = executor is None
-    # spawn: a fresh interpreter per worker, never a fork of HiGHS's thread pool in this process
-    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) \
-        if own else executor
+    tasks = iter(tasks)
+    if executor is not None:
+        try:
+            yield from _run_in(executor, tasks, workers, function)
+        except _PoolBrokenError as broken:
+            raise SweepInterruptedError(f"a worker process died; {broken} and are not stored: run the same sweep "
+                                        "again to resume") from None
+        return
+    while True:
+        pool = _process_pool(workers)
+        try:
+            yield from _run_in(pool, tasks, workers, function)
+            return
+        except _PoolBrokenError as broken:
+            suspects = broken.tasks
+        except BaseException:  # Ctrl-C or a crash
+            _terminate(pool)
+            raise
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        # The points after the one that kills its worker alone go back to the pool: if another of them kills it,
+        # the next round finds it the same way.
+        tasks = itertools.chain((yield from _until_one_dies(suspects, function)), tasks)
+
+
+def _process_pool(workers: int) -> cf.ProcessPoolExecutor:
+    # spawn: a fresh interpreter per worker, never a fork of HiGHS's thread pool in this process. Workers ignore
+    # SIGINT: Ctrl-C reaches the whole process group, and only this process decides to stop (and stops them).
+    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                  initializer=signal.signal, initargs=(signal.SIGINT, signal.SIG_IGN))
+
+
+def _terminate(pool: cf.ProcessPoolExecutor) -> None:
+    """Stop the workers now rather than after their current solves, and wait for the pool to close its queues."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _run_in(pool: cf.Executor, tasks: Iterator[PointTask], workers: int, function: PointFunction):
+    """Rows of ``tasks`` solved in ``pool``; :class:`_PoolBrokenError` with the points lost if a worker dies."""
     window = 2 * max(1, workers)
     pending: dict[cf.Future, PointTask] = {}
-    try:
-        for task in tasks:
-            pending[pool.submit(solve_point, task)] = task
-            if len(pending) >= window:
-                yield from _finished(pending)
-        while pending:
+    for task in tasks:
+        try:
+            pending[pool.submit(function, task)] = task
+        except cf.BrokenExecutor:  # it broke since the last wait: this task never started, the pending ones died
+            yield from _finished(pending, unsent=[task])
+        if len(pending) >= window:
             yield from _finished(pending)
-    except BaseException:
-        if own:  # Ctrl-C or a crash: stop the workers now rather than after their current solves
-            for process in list(getattr(pool, "_processes", {}).values()):
-                process.terminate()
-        raise
-    finally:
-        if own:
-            pool.shutdown(wait=False, cancel_futures=True)
+    while pending:
+        yield from _finished(pending)
 
 
-def _finished(pending: dict):
-    finished, _ = cf.wait(list(pending), return_when=cf.FIRST_COMPLETED)
+def _finished(pending: dict[cf.Future, PointTask], unsent: list[PointTask] | None = None):
+    """Rows of the futures done (at least one); :class:`_PoolBrokenError` if the pool broke meanwhile."""
+    finished, _ = cf.wait(list(pending), return_when=cf.FIRST_COMPLETED) if not unsent else (set(), set())
+    broken = bool(unsent) or any(_broke(future) for future in finished)
+    if broken:  # a broken pool fails every future it holds at once: take the rows that made it, then the losses
+        finished, _ = cf.wait(list(pending))
+    lost = list(unsent or [])
     for future in finished:
         task = pending.pop(future)
+        if _broke(future):
+            lost.append(task)
+            continue
         try:
             yield future.result()
-        except (cf.BrokenExecutor, cf.CancelledError) as exc:  # not the point's fault: leave it to the resume
-            lost = sorted([task.point_id, *(t.point_id for t in pending.values())])
-            raise SweepInterruptedError(f"a worker process died ({type(exc).__name__}); points {lost} were in flight "
-                                   "and are not stored: run the same sweep again to resume") from None
         except Exception as exc:  # noqa: BLE001 - the task failed outside solve_point: record it, go on
-            yield {"id": task.point_id, "inputs": list(task.inputs), "status": "failed", "objective_usd": None,
-                   "gap": None, "unmet_share": None, "sources": {}, "seconds": None, "how": None,
-                   "message": f"worker failed: {type(exc).__name__}: {exc}"}
+            yield _failed_row(task, f"worker failed: {type(exc).__name__}: {exc}")
+    if lost:
+        raise _PoolBrokenError(lost)
+
+
+def _broke(future: cf.Future) -> bool:
+    return future.cancelled() or isinstance(future.exception(), cf.BrokenExecutor)
+
+
+def _until_one_dies(tasks: list[PointTask], function: PointFunction):
+    """Rows of ``tasks`` solved one at a time in a fresh worker process, until one kills it (that point is failed);
+    returns the tasks not yet solved."""
+    tasks = sorted(tasks, key=lambda t: t.point_id)
+    pool = _process_pool(1)
+    try:
+        for i, task in enumerate(tasks):
+            future = pool.submit(function, task)
+            processes = list((getattr(pool, "_processes", None) or {}).values())  # started by submit
+            try:
+                yield future.result()
+            except cf.BrokenExecutor:  # alone in its process: this point is what kills it
+                yield _failed_row(task, f"worker process died: {_death(processes)}, solving this point alone in a "
+                                        "fresh process (out of memory, or a crash in the solver)")
+                return tasks[i + 1:]
+            except Exception as exc:  # noqa: BLE001 - as in _finished
+                yield _failed_row(task, f"worker failed: {type(exc).__name__}: {exc}")
+        return []
+    except BaseException:
+        _terminate(pool)
+        raise
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _death(processes: list) -> str:
+    """How a worker process ended: the signal that killed it, or its exit code."""
+    codes = []
+    for process in processes:
+        process.join(timeout=5)  # the pool joins its dead workers; the exit code is set once it has
+        if process.exitcode:
+            codes.append(process.exitcode)
+    if not codes:
+        return "it ended abruptly"
+    code = codes[0]
+    if code < 0:
+        return f"killed by {signal.Signals(-code).name}" if -code in signal.valid_signals() else \
+            f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+def _failed_row(task: PointTask, message: str) -> dict[str, Any]:
+    return {"id": task.point_id, "inputs": list(task.inputs), "status": "failed", "objective_usd": None,
+            "gap": None, "unmet_share": None, "sources": {}, "seconds": None, "how": None, "message": message}
 
 
 def _versions() -> dict[str, str]:

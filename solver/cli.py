@@ -1,4 +1,5 @@
-"""Command line: ``dcopt validate | solve | marginal | tornado | breakeven | sweep`` (or ``python -m solver``).
+"""Command line: ``dcopt validate | solve | marginal | tornado | breakeven | sweep | economics | report``
+(or ``python -m solver``).
 
 Exit codes: 0 every instance gave a plan (optimal, or the incumbent at a time limit); 1 some solve gave no
 trustworthy plan (infeasible, unbounded, no solution at the time limit, suspect, solver error); 2 some instance
@@ -8,6 +9,8 @@ file is invalid or the command line is wrong.
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import sqlite3
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -21,6 +24,7 @@ from solver.instance import InstanceError, instance_files, load_instance
 from solver.marginal import format_marginal, marginal_values
 from solver.params import Parameter, parse_param
 from solver.results import format_summary, write_atomic
+from solver.schema import Instance
 from solver.solve import Planner, solve
 from solver.timegrid import TimeGrid
 
@@ -44,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--gap", type=float, default=1e-4, metavar="G", help="relative MIP gap (default 1e-4)")
     run.add_argument("--threads", type=int, default=None, help="HiGHS threads per solve (default: 1 with -j > 1)")
     run.add_argument("--quiet", action="store_true", help="print only one line per instance")
+    run.add_argument("--report", action="store_true", help="also write economics.csv and report.html (the HTML "
+                     "report for the board) in each result folder")
 
     marginal = commands.add_parser("marginal", help="solve one instance, fix its integer plan and write the "
                                    "marginal values of demand, site power, launch cadence and the national cap")
@@ -87,6 +93,19 @@ def _parser() -> argparse.ArgumentParser:
                        help="rebuild the model at every point instead of changing it in place (benchmarks)")
     sweep.add_argument("--limit", type=COUNT, default=None, help="stop after this many new points")
     sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    economics = commands.add_parser("economics", help="levelized cost of each source by component, per MW-year "
+                                    "and per compute unit-year (table, CSV and chart)")
+    economics.add_argument("instance", type=Path, metavar="INSTANCE")
+    economics.add_argument("--year", type=int, default=None, metavar="Y", help="start year costed (default: "
+                           "every year of the horizon a source can start in)")
+    economics.add_argument("--out", default=None, type=Path, help="output directory (default: results/<instance>)")
+
+    report = commands.add_parser("report", help="write the HTML report of a result folder of dcopt solve (with the "
+                                 "marginal values, tornado, break-even, sweeps and economics found in it)")
+    report.add_argument("result_dir", type=Path, metavar="RESULT_DIR")
+    report.add_argument("--out", default=None, type=Path, metavar="FILE",
+                        help="the HTML file (default: RESULT_DIR/report.html)")
 
     generate = commands.add_parser("generate", help="write a seeded instance scaled from the reference figures")
     generate.add_argument("--seed", type=int, required=True)
@@ -162,8 +181,24 @@ def validate_command(paths: list[str]) -> int:
     return code
 
 
-def solve_file(path: Path, out: Path, time_limit: float | None, gap: float, threads: int | None) -> dict:
-    """Solve one file and write its result folder; returns the summary row and the printable summary."""
+def write_economics(instance: Instance, out: Path, year: int | None = None) -> pd.DataFrame:
+    """Levelized costs of ``instance``'s sources: economics.csv and the components chart (economics.png/.svg;
+    none when no source can start in the years asked for)."""
+    from solver.economics import levelized_costs
+    from solver.plots import plot_levelized_costs
+
+    table = levelized_costs(instance, year=year)
+    write_atomic(out / "economics.csv", table.to_csv(index=False))
+    if not table.empty:
+        plot_levelized_costs(table, out / "economics", compute_unit=instance.demand.compute_unit)
+    return table
+
+
+def solve_file(path: Path, out: Path, time_limit: float | None, gap: float, threads: int | None,
+               report: bool = False) -> dict:
+    """Solve one file and write its result folder (with a copy of the instance file, whose comments are its
+    sources, for the report); returns the summary row and the printable summary. ``report``: also the levelized
+    costs and report.html; if they fail the solve still counts, and the row says why there is no report."""
     row: dict = {"file": str(path), "instance": path.stem}
     try:
         instance = load_instance(path)
@@ -174,9 +209,21 @@ def solve_file(path: Path, out: Path, time_limit: float | None, gap: float, thre
         result = solve(instance, time_limit=time_limit, mip_gap=gap, threads=threads)
         result.to_csv(folder)
         result.to_json(folder / "result.json")
+        write_atomic(folder / "instance.yaml", path.read_text(encoding="utf-8"))
     except Exception as exc:  # a bug, the solver, a full disk: report it for this file, carry on with the others
         message = f"{path}: error while solving or writing: {type(exc).__name__}: {exc}"
         return row | {"status": "error", "message": message, "text": message}
+    text = format_summary(result)
+    if report:
+        from solver.report import write_report
+
+        try:
+            write_economics(instance, folder)
+            row["report"] = str(write_report(folder))
+            text += f"\nReport written to {row['report']}"
+        except Exception as exc:  # as above: one line for this file; its plan and tables are written
+            row["report_error"] = f"{path}: no report: {type(exc).__name__}: {exc}"
+            text += "\n" + row["report_error"]
     return row | {
         "instance": instance.name,
         "status": result.status,
@@ -187,7 +234,7 @@ def solve_file(path: Path, out: Path, time_limit: float | None, gap: float, thre
                               if result.has_plan else None),
         "message": result.message,
         "result_dir": str(folder),
-        "text": format_summary(result),
+        "text": text,
     }
 
 
@@ -197,7 +244,7 @@ def solve_command(args: argparse.Namespace) -> int:
         print("dcopt solve: no instance files found in " + " ".join(args.paths), file=sys.stderr)
         return EXIT_INVALID
     threads = args.threads if args.threads is not None else (1 if args.jobs > 1 else None)
-    options = (args.out, args.time_limit, args.gap, threads)
+    options = (args.out, args.time_limit, args.gap, threads, args.report)
     rows: list[dict] = []
 
     def show(row: dict) -> None:
@@ -206,6 +253,8 @@ def solve_command(args: argparse.Namespace) -> int:
             cost = row.get("net_present_cost_usd")
             detail = f"${cost / 1e9:,.2f}B" if cost is not None else row.get("message", "")
             print(f"{row['file']}: {row['status']} {detail}", file=stream, flush=True)
+            if "report_error" in row:
+                print(row["report_error"], file=sys.stderr, flush=True)
         else:
             print(row["text"] + "\n", file=stream, flush=True)
 
@@ -234,7 +283,7 @@ def solve_command(args: argparse.Namespace) -> int:
     print(f"Summary of {len(rows)} instance(s) written to {args.out / 'summary.csv'}")
     if any(row["status"] == "invalid" for row in rows):
         return EXIT_INVALID
-    if any(row["status"] not in PLAN_STATUSES for row in rows):
+    if any(row["status"] not in PLAN_STATUSES or "report_error" in row for row in rows):
         return EXIT_SOLVE_FAILED
     return EXIT_OK
 
@@ -316,9 +365,15 @@ def breakeven_command(args: argparse.Namespace) -> int:
     out = args.out if args.out is not None else Path("results") / args.instance.stem
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(out / "breakeven.csv", result.evaluations.to_csv(index=False))
+    # What the evaluations are of, for the report's chart and text (JSON has no inf: an unknown band is null).
+    facts = {"parameter": result.parameter, "source": result.source, "value": result.value,
+             "bracket": list(result.bracket), "tolerance": result.tolerance, "in_plan_below": result.in_plan_below,
+             "by": result.by, "noise_band": result.noise_band if math.isfinite(result.noise_band) else None,
+             "mip_gap": result.mip_gap, "summary": result.summary()}
+    write_atomic(out / "breakeven.json", json.dumps(facts, indent=2))
     print(result.summary())
     print(result.evaluations.to_string(index=False))
-    print(f"\nEvaluations written to {out / 'breakeven.csv'}")
+    print(f"\nEvaluations written to {out / 'breakeven.csv'} (and what they are of to breakeven.json)")
     return EXIT_OK
 
 
@@ -341,6 +396,33 @@ def sweep_command(args: argparse.Namespace) -> int:
     return EXIT_OK if (run.points["status"].isin(PLAN_STATUSES)).all() else EXIT_SOLVE_FAILED
 
 
+def economics_command(args: argparse.Namespace) -> int:
+    from solver.economics import format_economics
+
+    instance = load_instance(args.instance)
+    out = args.out if args.out is not None else Path("results") / args.instance.stem
+    try:
+        table = write_economics(instance, out, args.year)
+    except InstanceError:
+        raise
+    except ValueError as exc:  # a year outside the horizon, say: one line and exit 2, as any bad input
+        raise InstanceError(f"{args.instance}: {exc}") from None
+    print(format_economics(table, args.year))
+    print(f"\nTable and chart written to {out / 'economics.csv'} and {out / 'economics.png'}")
+    return EXIT_OK
+
+
+def report_command(args: argparse.Namespace) -> int:
+    from solver.report import ReportError, write_report
+
+    try:
+        path = write_report(args.result_dir, args.out)
+    except ReportError as exc:  # not a result folder, a table not as dcopt writes it
+        raise InstanceError(str(exc)) from None
+    print(f"Report written to {path}")
+    return EXIT_OK
+
+
 def generate_command(args: argparse.Namespace) -> int:
     from solver.generate import generate_yaml
 
@@ -357,7 +439,7 @@ def generate_command(args: argparse.Namespace) -> int:
 
 
 WHAT_IF_COMMANDS = {"tornado": tornado_command, "breakeven": breakeven_command, "sweep": sweep_command,
-                    "generate": generate_command}
+                    "generate": generate_command, "economics": economics_command, "report": report_command}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -316,6 +316,7 @@ def marginal_command(args: argparse.Namespace) -> int:
 
 
 def tornado_command(args: argparse.Namespace) -> int:
+    from solver.plots import plot_tornado
     from solver.sensitivity import tornado
 
     lines = list(args.param)
@@ -334,7 +335,7 @@ def tornado_command(args: argparse.Namespace) -> int:
     out = args.out if args.out is not None else Path("results") / args.instance.stem
     out.mkdir(parents=True, exist_ok=True)
     result.to_csv(out / "tornado.csv")
-    result.plot(out / "tornado.png")
+    plot_tornado(result.table, out / "tornado", base_usd=result.base_usd)
     shown = result.table[["parameter", "low", "high", "delta_low_usd", "delta_high_usd", "swing_usd",
                           "plan_change_low", "plan_change_high"]].copy()
     for column in ("delta_low_usd", "delta_high_usd", "swing_usd"):

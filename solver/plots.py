@@ -42,6 +42,7 @@ def _replace_atomic(path: Path, render: Callable[[Path], None]) -> None:
     os.close(fd)
     try:
         render(Path(tmp))
+        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; results are for sharing
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -44,14 +44,13 @@ class Tornado:
         write_atomic(Path(path), self.table.to_csv(index=False))
 
     def plot(self, path: str | Path) -> None:
-        """A tornado chart (PNG): the change of the net present cost at each parameter's low and high value."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        """A tornado chart (PNG, or SVG by the suffix): the change of the net present cost at each parameter's
+        low and high value. (:func:`solver.plots.plot_tornado` writes it atomically, as PNG and SVG.)"""
+        from matplotlib.figure import Figure  # not pyplot: no global backend or figure state
 
         rows = self.table.iloc[::-1]  # largest swing at the top
-        fig, ax = plt.subplots(figsize=(9, 0.55 * len(rows) + 1.6))
+        fig = Figure(figsize=(9, 0.55 * len(rows) + 1.6))
+        ax = fig.subplots()
         y = np.arange(len(rows))
         ax.barh(y, rows["delta_low_usd"] / 1e9, color="#4878a8", label="at low value")
         ax.barh(y, rows["delta_high_usd"] / 1e9, color="#d1803a", label="at high value")
@@ -62,7 +61,6 @@ class Tornado:
         ax.legend(loc="lower right", fontsize=8)
         fig.tight_layout()
         fig.savefig(path, dpi=120)
-        plt.close(fig)
 
 
 def tornado(instance: Instance, parameters: list[Parameter], *, fixed: dict[str, Any] | None = None,

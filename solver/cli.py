@@ -44,9 +44,10 @@ def _parser() -> argparse.ArgumentParser:
                      "*.yaml / *.yml file in it")
     run.add_argument("--out", default="results", type=Path, help="output directory (default: results)")
     run.add_argument("-j", "--jobs", type=int, default=1, help="instances solved in parallel processes")
-    run.add_argument("--time-limit", type=float, default=None, metavar="S", help="seconds per solve")
-    run.add_argument("--gap", type=float, default=1e-4, metavar="G", help="relative MIP gap (default 1e-4)")
-    run.add_argument("--threads", type=int, default=None, help="HiGHS threads per solve (default: 1 with -j > 1)")
+    run.add_argument("--time-limit", type=SECONDS, default=None, metavar="S", help="seconds per solve")
+    run.add_argument("--gap", type=GAP, default=1e-4, metavar="G", help="relative MIP gap (default 1e-4)")
+    run.add_argument("--threads", type=COUNT, default=1, help="HiGHS threads per solve (default 1: the same plan "
+                     "whatever -j and the machine's cores; 0 lets HiGHS choose)")
     run.add_argument("--quiet", action="store_true", help="print only one line per instance")
     run.add_argument("--report", action="store_true", help="also write economics.csv and report.html (the HTML "
                      "report for the board) in each result folder")
@@ -56,8 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     marginal.add_argument("instance", type=Path, metavar="INSTANCE")
     marginal.add_argument("--out", default=None, type=Path,
                           help="output directory (default: results/<instance>/marginal)")
-    marginal.add_argument("--time-limit", type=float, default=None, metavar="S", help="seconds for the MILP solve")
-    marginal.add_argument("--gap", type=float, default=1e-4, metavar="G", help="relative MIP gap (default 1e-4)")
+    marginal.add_argument("--time-limit", type=SECONDS, default=None, metavar="S", help="seconds for the MILP solve")
+    marginal.add_argument("--gap", type=GAP, default=1e-4, metavar="G", help="relative MIP gap (default 1e-4)")
 
     tornado = commands.add_parser("tornado", help="re-solve with each parameter at its low and high value; "
                                   "rank by the swing of the net present cost (table and PNG chart)")
@@ -243,8 +244,7 @@ def solve_command(args: argparse.Namespace) -> int:
     if not files:
         print("dcopt solve: no instance files found in " + " ".join(args.paths), file=sys.stderr)
         return EXIT_INVALID
-    threads = args.threads if args.threads is not None else (1 if args.jobs > 1 else None)
-    options = (args.out, args.time_limit, args.gap, threads, args.report)
+    options = (args.out, args.time_limit, args.gap, args.threads, args.report)
     rows: list[dict] = []
 
     def show(row: dict) -> None:

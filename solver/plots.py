@@ -21,7 +21,9 @@ import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
+from models.parts import COST_CATEGORIES
 from solver.sensitivity import Tornado
 from solver.sweep import IN_PLAN_MW, OK_STATUSES
 
@@ -30,6 +32,27 @@ DPI = 110
 # One colour family per kind of source, a shade per source, so that the kinds read as groups.
 KIND_COLORMAPS = {"hyperscaler_contract": "Blues", "fixed_block_lease": "Oranges", "own_build": "Greens",
                   "orbital": "Purples"}
+# One fixed colour per cost category, shared by the cost and levelized-cost charts so that a category reads the same
+# in both; the two negative ones (resale revenue, salvage) get colours no cost uses.
+CATEGORY_COLORS = dict(zip(COST_CATEGORIES, (
+    "#4878a8",  # contracts
+    "#e08a3c",  # leases
+    "#2e6b34",  # build_facility
+    "#5fa35a",  # build_gpus
+    "#9ccc8c",  # build_other_it
+    "#c9e6b4",  # build_refresh
+    "#d4b820",  # energy
+    "#8c8c8c",  # opex
+    "#7a5aa8",  # launch
+    "#a98fcf",  # satellite_hardware
+    "#d2c4ea",  # satellite_gpus
+    "#c23b3b",  # unmet_demand
+    "#17a2b8",  # resale_revenue
+    "#8b5a2b",  # salvage
+), strict=True))
+SALVAGE_LABEL = "value left at the horizon end (salvage)"
+# Workload demand lines, first to last: a wide light line under narrower dark ones, so that equal lines stay visible.
+WORKLOAD_STYLES = (("#e03c3c", 4.0, "-", 0.7), ("black", 1.3, "--", 1.0), ("black", 1.3, ":", 1.0))
 
 
 def _replace_atomic(path: Path, render: Callable[[Path], None]) -> None:
@@ -104,17 +127,28 @@ def _source_colors(plan: pd.DataFrame) -> dict[str, tuple]:
     return colors
 
 
-def _stacked_bars(ax, x: np.ndarray, table: pd.DataFrame, total_label: str) -> None:
-    """Bars of ``table``'s columns stacked at ``x``, positive parts up and negative parts down, with the net total
-    of each bar as a diamond."""
-    cmap = matplotlib.colormaps["tab20"]
+def _category_color(category: str, i: int) -> tuple | str:
+    """The category's fixed colour; a category the model does not know (a new one) falls back to tab20."""
+    return CATEGORY_COLORS.get(category) or matplotlib.colormaps["tab20"](i % 20)
+
+
+def _stacked_bars(ax, x: np.ndarray, table: pd.DataFrame, total_label: str,
+                  extra: tuple[float, float, str] | None = None) -> None:
+    """Bars of ``table``'s columns (cost categories) stacked at ``x``, positive parts up and negative parts down,
+    with the net total of each bar as a diamond. ``extra`` = (x, value, label) is one more bar apart from the
+    stacks (the salvage), not in any total."""
     up, down = np.zeros(len(x)), np.zeros(len(x))
     for i, column in enumerate(table.columns):
         values = table[column].fillna(0.0).to_numpy()
-        ax.bar(x, values, bottom=np.where(values >= 0, up, down), color=cmap(i % 20),
+        ax.bar(x, values, bottom=np.where(values >= 0, up, down), color=_category_color(str(column), i),
                label=str(column).replace("_", " "), width=0.7)
         up, down = up + np.clip(values, 0, None), down + np.clip(values, None, 0)
     ax.plot(x, table.sum(axis=1).to_numpy(), "D", color="black", markersize=5, label=total_label)
+    if extra is not None:
+        extra_x, value, label = extra
+        ax.bar([extra_x], [value], color=CATEGORY_COLORS["salvage"], hatch="..", edgecolor="white", width=0.7,
+               label=label)
+        up, down = np.append(up, max(value, 0.0)), np.append(down, min(value, 0.0))
     ax.axhline(0, color="black", linewidth=0.8)
     # Explicit limits: a zero-height bar on top of a stack is a sticky edge that would cut the margin off.
     pad = 0.06 * max(up.max() - down.min(), 1e-9)
@@ -124,12 +158,30 @@ def _stacked_bars(ax, x: np.ndarray, table: pd.DataFrame, total_label: str) -> N
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
 
 
+def _source_bands(ax, dates: pd.DatetimeIndex, held: pd.DataFrame, resold: pd.DataFrame, used: list[str],
+                  colors: dict[str, tuple]) -> None:
+    """Each source's band, stacked: the part serving the lab solid, then the part resold to others hatched in the
+    source's own colour, inside the source's band (resale is per source: hatching the top of the stack would put
+    it on whatever source happens to be drawn last)."""
+    base = np.zeros(len(dates))
+    for source in used:
+        total = _repeat_last(held[source].to_numpy())
+        sold = np.minimum(_repeat_last(resold[source].to_numpy()), total)
+        ax.fill_between(dates, base, base + total - sold, step="post", color=colors[source], linewidth=0,
+                        label=source)
+        if sold.max() > 0:
+            ax.fill_between(dates, base + total - sold, base + total, step="post", facecolor="white",
+                            edgecolor=colors[source], hatch="////", linewidth=0)
+        base = base + total
+
+
 def plot_capacity(plan: pd.DataFrame, demand: pd.DataFrame, stem: str | Path, *, compute_unit: str = "compute units",
                   title: str | None = None) -> list[Path]:
     """Capacity online by source (stacked) against demand per workload, in compute units; MW online below.
 
     ``plan`` and ``demand`` are ``Result.plan`` and ``Result.demand`` (or plan.csv and demand.csv). Capacity
-    resold to others is hatched at the top of the stack: it is held but does not serve the lab's demand."""
+    resold to others (plan.csv's per-source ``mw_resold``) is hatched in its source's colour at the top of that
+    source's band: it is held but does not serve the lab's demand."""
     periods = sorted(plan["period"].unique())
     dates = _with_end(_dates(periods))
     compute = plan.pivot_table(index="period", columns="source", values="compute_online_units", sort=False,
@@ -149,33 +201,29 @@ def plot_capacity(plan: pd.DataFrame, demand: pd.DataFrame, stem: str | Path, *,
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
     peak = max(float(compute.sum(axis=1).max()), float(by_workload.sum(axis=1).max()), 1.0)
     divisor, unit_label = _scale(peak, compute_unit, [(1e9, "billion"), (1e6, "million"), (1e3, "thousand")])
-    base = np.zeros(len(dates))
-    for source in used:
-        held = _repeat_last(compute[source].to_numpy() / divisor)
-        top.fill_between(dates, base, base + held, step="post", color=colors[source], linewidth=0, label=source)
-        base = base + held
-    # Hatched over the top of the stack, so that what is left below the hatching is what serves the lab.
-    resold = _repeat_last((compute[used] * resold_share[used]).sum(axis=1).to_numpy() / divisor)
-    if resold.max() > 0:
-        top.fill_between(dates, base - resold, base, step="post", facecolor="none", edgecolor="#444444",
-                         hatch="///", linewidth=0, label="of which resold to others")
+    _source_bands(top, dates, compute / divisor, compute * resold_share / divisor, used, colors)
     total = _repeat_last(by_workload.sum(axis=1).to_numpy() / divisor)
     top.step(dates, total, where="post", color="black", linewidth=1.8, label="total demand")
-    for workload, style in zip(by_workload.columns, ("--", ":", "-."), strict=False):
-        top.step(dates, _repeat_last(by_workload[workload].to_numpy() / divisor), where="post", color="black",
-                 linewidth=1.2, linestyle=style, label=f"{workload} demand")
+    drawn: list[str] = []
+    for workload, (color, width, style, alpha) in zip(by_workload.columns, WORKLOAD_STYLES, strict=False):
+        values = by_workload[workload].to_numpy()
+        # A line on top of another one is hidden: the legend says so.
+        same = [w for w in drawn if np.allclose(by_workload[w].to_numpy(), values, rtol=1e-9, atol=1e-9)]
+        label = f"{workload} demand" + (f" (= {', '.join(same)})" if same else "")
+        top.step(dates, _repeat_last(values / divisor), where="post", color=color, linewidth=width, linestyle=style,
+                 alpha=alpha, label=label)
+        drawn.append(workload)
+    handles, labels = top.get_legend_handles_labels()
+    if (resold_mw[used] > 0).any().any():
+        handles.append(Patch(facecolor="white", edgecolor="#555555", hatch="////"))
+        labels.append("resold to others (hatched, in the source's colour)")
     top.set_ylabel(f"compute online, {unit_label}")
     top.set_title(title or f"Capacity online by source against demand ({compute_unit})", loc="left")
-    top.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    top.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     _date_axis(top)
 
     mw_divisor, mw_label = (1e3, "GW") if float(mw.sum(axis=1).max()) >= 2000 else (1.0, "MW")
-    base = np.zeros(len(dates))
-    for source in used:
-        values = _repeat_last(mw[source].to_numpy() / mw_divisor)
-        bottom.fill_between(dates, base, base + values, step="post", color=colors[source], linewidth=0,
-                            label=source)
-        base = base + values
+    _source_bands(bottom, dates, mw / mw_divisor, resold_mw / mw_divisor, used, colors)
     bottom.set_ylabel(f"IT power online, {mw_label}")
     bottom.set_xlabel("period start")
     _date_axis(bottom)
@@ -184,23 +232,34 @@ def plot_capacity(plan: pd.DataFrame, demand: pd.DataFrame, stem: str | Path, *,
 
 def plot_costs(costs: pd.DataFrame, stem: str | Path, *, discounted: bool = True,
                start: str | None = None) -> list[Path]:
-    """Cost by category per year, stacked bars (revenue and salvage below zero), with the net cost per year.
+    """Cost by category per year, stacked bars (resale revenue below zero), with the net cost per year; the
+    salvage is a bar of its own right of the years.
 
     ``costs`` is ``Result.costs``: ``discounted_usd`` (to the horizon start, as in the objective; ``start``
-    names it on the axis) or ``nominal_usd``."""
+    names it on the axis) or ``nominal_usd``. The salvage of assets that outlive the horizon is booked in the last
+    year; inside that year's stack it would read as a profitable year, so it is drawn apart and left out of the
+    net per year."""
     column = "discounted_usd" if discounted else "nominal_usd"
     table = costs.pivot_table(index="year", columns="category", values=column, aggfunc="sum", sort=False) / 1e9
+    order = {c: i for i, c in enumerate(COST_CATEGORIES)}
+    table = table[sorted(table.columns, key=lambda c: order.get(c, len(order)))]
     table = table.loc[:, table.abs().max() > 5e-4].sort_index()
+    salvage = float(table.pop("salvage").sum()) if "salvage" in table else 0.0
     years = table.index.to_numpy()
     fig = Figure(figsize=(11, 5.5), layout="constrained")
     ax = fig.subplots()
-    _stacked_bars(ax, years, table, "net cost of the year")
-    ax.set_xticks(years, [str(y) for y in years])
+    extra = (years[-1] + 1.2, salvage, SALVAGE_LABEL) if salvage else None
+    _stacked_bars(ax, years, table, "net cost of the year (without salvage)", extra)
+    ticks, labels = list(years), [str(y) for y in years]
+    if extra:
+        ticks.append(extra[0])
+        labels.append("salvage\n(horizon end)")
+    ax.set_xticks(ticks, labels)
     ax.set_xlabel("year")
     money = f"discounted to {start}" if discounted and start else ("discounted" if discounted else "nominal")
     ax.set_ylabel(f"USD billion, {money}")
-    ax.set_title(f"Cost by category and year ({money}; the bars add up to the "
-                 f"{'net present cost' if discounted else 'nominal cost'})", loc="left")
+    total = "net present cost" if discounted else "nominal cost"
+    ax.set_title(f"Cost by category and year ({money}); the bars and the salvage add up to the {total}", loc="left")
     return save_figure(fig, stem)
 
 
@@ -312,26 +371,44 @@ def plot_breakeven(evaluations: pd.DataFrame, stem: str | Path, *, parameter: st
     return save_figure(fig, stem)
 
 
+def levelized_year(table: pd.DataFrame) -> int:
+    """The first start year in which the most sources can start (the default year of the levelized chart)."""
+    counts = table.groupby("start_year")["source"].nunique()
+    return int(counts[counts == counts.max()].index.min())
+
+
+def levelized_missing(table: pd.DataFrame, year: int) -> list[str]:
+    """The sources of the levelized table that cannot start in ``year`` (no row for it)."""
+    starting = set(table.loc[table["start_year"] == year, "source"])
+    return [s for s in table["source"].drop_duplicates() if s not in starting]
+
+
 def plot_levelized_costs(table: pd.DataFrame, stem: str | Path, *, compute_unit: str = "compute unit",
-                         per: Literal["unit", "mw"] = "unit") -> list[Path]:
-    """Levelized cost per source, stacked by component (the table of ``solver.economics.levelized_costs``).
+                         per: Literal["unit", "mw"] = "unit", year: int | None = None) -> list[Path]:
+    """Levelized cost per source, stacked by component (the table of ``solver.economics.levelized_costs``), of
+    capacity started in one year.
 
     ``per="unit"`` compares sources per compute unit-year (they differ in compute per MW), ``per="mw"`` per
-    MW-year. A source costed for several start years is shown at its first one, named in its label."""
+    MW-year. One start year for all (``year``, default :func:`levelized_year`): bars of different start years side
+    by side would read as a same-year comparison. Sources that cannot start that year are named below the chart."""
     column = "usd_per_unit_year" if per == "unit" else "usd_per_mw_year"
-    first = table.groupby("source", sort=False)["start_year"].transform("min")
-    table = table[table["start_year"] == first]
-    labels = {s: f"{s} ({y})" for s, y in table.groupby("source", sort=False)["start_year"].first().items()}
-    pivot = table.pivot_table(index="source", columns="component", values=column, aggfunc="sum", sort=False)
-    pivot = pivot.fillna(0.0)
+    year = levelized_year(table) if year is None else year
+    missing = levelized_missing(table, year)
+    chosen = table[table["start_year"] == year]
+    if chosen.empty:
+        raise ValueError(f"no source can start in {year} (start years costed: "
+                         f"{', '.join(map(str, sorted(table['start_year'].unique())))})")
+    pivot = chosen.pivot_table(index="source", columns="component", values=column, aggfunc="sum", sort=False)
+    order = {c: i for i, c in enumerate(COST_CATEGORIES)}
+    pivot = pivot[sorted(pivot.columns, key=lambda c: order.get(c, len(order)))].fillna(0.0)
     divisor, unit = (1e6, "USD million per MW-year") if per == "mw" else (1.0, f"USD per {compute_unit}-year")
     pivot = pivot / divisor
     fig = Figure(figsize=(11, 5.5), layout="constrained")
     ax = fig.subplots()
     x = np.arange(len(pivot))
     _stacked_bars(ax, x, pivot, "total")
-    ax.set_xticks(x, [labels[s] for s in pivot.index], fontsize=8, rotation=30, ha="right", rotation_mode="anchor")
-    ax.set_xlabel("source (first start year costed)")
+    ax.set_xticks(x, list(pivot.index), fontsize=8, rotation=30, ha="right", rotation_mode="anchor")
+    ax.set_xlabel("source" + (f" (cannot start in {year}: {', '.join(missing)})" if missing else ""))
     ax.set_ylabel(unit)
-    ax.set_title("Levelized cost by source and component", loc="left")
+    ax.set_title(f"Levelized cost by source and component, capacity started in {year}", loc="left")
     return save_figure(fig, stem)

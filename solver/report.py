@@ -24,9 +24,11 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 from solver import plots
 from solver.economics import format_economics
+from solver.instance import InstanceError, load_instance
 from solver.marginal import MarginalValues, format_marginal
 from solver.results import STATUSES, TABLES, Result, format_summary, write_atomic
 from solver.sweep import IN_PLAN_MW
@@ -35,6 +37,12 @@ KIND_NAMES = {"hyperscaler_contract": "Hyperscaler contracts", "fixed_block_leas
               "own_build": "Own terrestrial builds", "orbital": "Orbital compute"}
 HEADLINE_SECTIONS = ("horizon", "demand")  # the figures that frame the question: shown open in the report
 UNMET_SHOWN = 5e-4  # shares of demand not met below this are rounding, not a shortfall worth a line
+LEVELIZED_YEAR = 2028  # the start year the levelized costs are compared in, when the horizon holds it
+# Capitalised tokens that are units or hardware, not the names of a publication or organisation.
+NOT_NAMES = {"MW", "GW", "TW", "KW", "GPU", "GPUs", "CPU", "PUE", "USD", "IT", "PFLOPS", "LEO", "TFLOPS", "NB", "OK"}
+SCALED = " (x)"  # the label suffix of a parameter that scales its field (solver.params.Parameter.label)
+CONFLICT_COLUMNS = ["family", "name", "first_period", "last_period", "slack_per_period", "unit", "sufficient_alone",
+                    "text"]
 
 
 class ReportError(ValueError):
@@ -92,6 +100,11 @@ def _places(result_dir: Path) -> list[Path]:
 
 def _find(result_dir: Path, name: str) -> Path | None:
     return next((place / name for place in _places(result_dir) if (place / name).exists()), None)
+
+
+def _outside(result_dir: Path, path: Path) -> bool:
+    """Whether ``path`` (a what-if output) was found beside the result folder rather than inside it."""
+    return not path.resolve().is_relative_to(result_dir.resolve())
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -173,6 +186,20 @@ def _months_per_period(periods: Iterable[str]) -> int:
     return int(((dates.dt.year * 12 + dates.dt.month).diff().dropna()).min())
 
 
+def _add_months(period: str, months: int) -> str:
+    year, month = divmod(int(period[:4]) * 12 + int(period[5:7]) - 1 + months, 12)
+    return f"{year:04d}-{month + 1:02d}"
+
+
+def _lease_ends(online: pd.Series, months: int) -> list[tuple[str, str]]:
+    """(period, "held through YYYY-MM") for each time a lease's block goes offline within the horizon: the end of
+    the notice period after a notice, or of the lease's window."""
+    held = (online > IN_PLAN_MW).to_numpy()
+    periods = list(online.index)
+    return [(periods[i + 1], f"held through {_add_months(periods[i], months - 1)}")
+            for i in range(len(held) - 1) if held[i] and not held[i + 1]]
+
+
 def plan_in_words(result: Result) -> list[str]:
     """Plain sentences: the cost, each kind of source (when it enters, its peak, lease events), resale, demand not
     met and what binds."""
@@ -181,11 +208,14 @@ def plan_in_words(result: Result) -> list[str]:
                 + (f" {result.message}" if result.message else "")]
     plan, demand, unit = result.plan, result.demand, result.compute_unit
     periods = sorted(plan["period"].unique())
+    months = _months_per_period(periods)
     total_demand = demand.groupby("period")["demand_units"].sum()
     held = plan.groupby("period")["mw_online"].sum()
+    # The horizon ends with the last month of the last period, not at that period's start.
     lines = [f"Meeting demand that grows from {total_demand.iloc[0]:,.0f} to {total_demand.iloc[-1]:,.0f} {unit} "
-             f"between {periods[0]} and {periods[-1]} costs a net present ${result.objective_usd / 1e9:,.2f}B "
-             f"({_status_words(result)}). Capacity held peaks at {held.max():,.0f} MW in {held.idxmax()}."]
+             f"between {periods[0]} and {_add_months(periods[-1], months - 1)} costs a net present "
+             f"${result.objective_usd / 1e9:,.2f}B: {_status_words(result)}. Capacity held peaks at "
+             f"{held.max():,.0f} MW in {held.idxmax()}."]
     unused = []
     for kind, group in plan.groupby("kind", sort=False):
         phrases = []
@@ -198,7 +228,10 @@ def plan_in_words(result: Result) -> list[str]:
             first = online[online > IN_PLAN_MW].index[0]
             phrase = (f"{source} from {first}, peak {online.max():,.0f} MW in {online.idxmax()}, "
                       f"{online.iloc[-1]:,.0f} MW at the end")
-            events = [f"{event} {period}" for period, event in rows["event"].items() if event]
+            events = [(period, f"{event} {period}") for period, event in rows["event"].items() if event]
+            if kind == "fixed_block_lease":
+                events = sorted(events + _lease_ends(online, months))
+            events = [text for _, text in events]
             if events:
                 phrase += " (" + ", ".join(events) + ")"
             phrases.append(phrase)
@@ -206,7 +239,7 @@ def plan_in_words(result: Result) -> list[str]:
             lines.append(f"{KIND_NAMES.get(kind, kind)}: " + "; ".join(phrases) + ".")
     if unused:
         lines.append("Not used: " + ", ".join(unused) + ".")
-    resold_mw_months = float(plan["mw_resold"].sum()) * _months_per_period(periods)
+    resold_mw_months = float(plan["mw_resold"].sum()) * months
     if resold_mw_months > 0.5:
         revenue = -float(result.costs.loc[result.costs["category"] == "resale_revenue", "discounted_usd"].sum())
         peak_resold_mw = float(plan.groupby("period")["mw_resold"].sum().max())
@@ -227,11 +260,53 @@ def plan_in_words(result: Result) -> list[str]:
     return lines
 
 
+def _money(usd: float) -> str:
+    if abs(usd) >= 1e9:
+        return f"${usd / 1e9:,.2f}B"
+    return f"${usd / 1e6:,.1f}M" if abs(usd) >= 1e6 else f"${usd:,.0f}"
+
+
 def _status_words(result: Result) -> str:
+    """How far the plan's cost may be from the optimum: proven within the gap, or not proven at all."""
+    above = (result.objective_usd - result.bound_usd
+             if result.objective_usd is not None and result.bound_usd is not None else None)
+    if result.status == "time_limit":
+        if above is None:
+            return "best plan found when stopped at the time limit; not proven optimal, distance to the optimum unknown"
+        return (f"best plan found when stopped at the time limit; up to {_money(max(above, 0.0))} above the optimum "
+                f"(bound {_money(result.bound_usd)})")
+    if result.status == "suspect":
+        return "the audit failed: do not trust these numbers"
     words = "proven optimal" if result.status == "optimal" else result.status.replace("_", " ")
     if result.gap is not None:
-        words += f" within a gap of {result.gap:.1e}"
+        words = f"optimal within a gap of {result.gap:.1e}"
+        if above is not None:
+            words += f" (up to {_money(max(above, 0.0))} above the optimum)"
     return words
+
+
+def _suspect_warning(result: Result) -> str:
+    """The warning a plan that failed its audit carries wherever its numbers are shown (as marginal.py's note)."""
+    if result.status != "suspect":
+        return ""
+    why = result.message or STATUSES["suspect"]
+    if result.audit:
+        why += (f" (the audit recomputed ${result.audit.get('recomputed_usd', math.nan):,.0f}, a relative difference "
+                f"of {result.audit.get('relative_difference', math.nan):.1e})")
+    return (f'<p class="warning"><strong>Warning: the audit failed: do not trust these numbers.</strong> '
+            f"{_e(why)}</p>")
+
+
+def source_kind(comment: str) -> str:
+    """``assumption``, ``sourced`` or ``unsourced comment``: a comment counts as a source only if it cites
+    something (a URL, a seed or MODEL.md, a named publication or organisation, a year); "as training" cites
+    nothing and is not an assumption either."""
+    if re.search(r"\bassum", comment, re.IGNORECASE):
+        return "assumption"
+    cites = (re.search(r"https?://|www\.|MODEL\.md|\bseeds?\b\s*(?:\d|/)|\b(?:19|20)\d\d\b", comment)
+             or re.search(r"\([^)]*\b[A-Z][A-Za-z]", comment)  # "(Uptime Institute)", "(EIA)"
+             or set(re.findall(r"\b[A-Z]{2,}[a-z]?\b", comment)) - NOT_NAMES)  # "EIA", "ARK", "LBNL"
+    return "sourced" if cites else "unsourced comment"
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -252,7 +327,9 @@ th { background: #f3f3f3; } td.num { text-align: right; font-variant-numeric: ta
 pre { background: #f7f7f7; padding: 10px; font-size: 12px; overflow-x: auto; }
 .note { color: #555; font-size: 13px; } .missing { color: #777; font-style: italic; }
 .tag { font-size: 11px; padding: 0 5px; border-radius: 3px; white-space: nowrap; }
-.tag.assumption { background: #fdf0d8; } .tag.sourced { background: #dff0dd; }
+.tag.assumption { background: #fdf0d8; } .tag.sourced { background: #dff0dd; } .tag.unsourced { background: #eee; }
+.warning { background: #fdecea; border-left: 5px solid #c23b3b; padding: 8px 14px; }
+.scroll { overflow-x: auto; max-width: 100%; }
 details { margin: 8px 0; } summary { cursor: pointer; font-weight: 600; }
 """
 
@@ -292,7 +369,8 @@ def _table(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> str:
             else:
                 cells.append(f"<td>{_e('' if pd.isna(cell) else cell)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    # Wide tables scroll inside the page rather than running off it.
+    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
 
 
 def _pre(text: str) -> str:
@@ -311,6 +389,7 @@ class _Builder:
 
     def __init__(self, result_dir: Path, result: Result, charts: Path):
         self.dir, self.result, self.charts = result_dir, result, charts
+        self.instance_data = _instance_data(result_dir / "instance.yaml")
         self.unit = result.compute_unit
         self.used: list[str] = []  # the files the report was made from, for "About this run"
 
@@ -324,11 +403,9 @@ class _Builder:
 
     def question(self, instance_text: str | None) -> str:
         parts = [f"<p>{_e(QUESTION)}</p>"]
-        if instance_text is not None:
-            figures = instance_figures(instance_text)[1]
-            description = figures.loc[figures["path"] == "description", "value"]
-            if len(description) and description.iloc[0]:
-                parts.append(f'<p class="lede">This instance: {_e(description.iloc[0])}</p>')
+        description = _description(self.dir / "instance.yaml", instance_text)
+        if description:
+            parts.append(f'<p class="lede">This instance: {_e(description)}</p>')
         return "".join(parts)
 
     def answer(self) -> str:
@@ -337,7 +414,15 @@ class _Builder:
         if self.result.has_plan:
             parts.append(f'<p class="headline">Net present cost <strong>${self.result.objective_usd / 1e9:,.2f}B'
                          f"</strong>, {_e(_status_words(self.result))}.</p>")
+        parts.append(_suspect_warning(self.result))
         parts.append("<ul>" + "".join(f"<li>{_e(line)}</li>" for line in words) + "</ul>")
+        conflicts = self.result.conflicts
+        if not self.result.has_plan and not conflicts.empty:
+            # Why there is no plan is the answer: shown open, not only inside the summary below.
+            shown = conflicts[[c for c in CONFLICT_COLUMNS if c in conflicts.columns]]
+            parts.append("<h3>What would have to give</h3><p class=\"note\">Each limit relaxed alone, its slack "
+                         "minimised; sufficient_alone says whether relaxing it alone gives a plan.</p>"
+                         + _table(shown, {"slack_per_period": ",.1f"}))
         parts.append("<details><summary>The summary as dcopt solve prints it</summary>"
                      + _pre(format_summary(self.result)) + "</details>")
         return "".join(parts)
@@ -348,15 +433,19 @@ class _Builder:
         chart = self.chart(plots.plot_capacity, "capacity", "Capacity online by source against demand",
                            self.result.plan, self.result.demand, compute_unit=self.unit)
         plan = self.result.plan
-        last = plan[plan.groupby("year")["period"].transform("max") == plan["period"]]
-        table = last.pivot_table(index="source", columns="year", values="mw_online", aggfunc="sum", sort=False)
-        table = table[table.max(axis=1) > IN_PLAN_MW].reset_index()
-        table.columns = [str(c) for c in table.columns]
-        return (f'<p class="note">Top: compute online by source, stacked, against demand per workload (lines), in '
-                f"{_e(self.unit)}; capacity resold to others is hatched. Bottom: the same capacity in IT power. "
-                f"Sources are named as in the instance.</p>{chart}"
-                "<h3>MW online in the last period of each year</h3>"
-                + _table(table, {c: ",.0f" for c in table.columns[1:]}))
+        # Peaks, not year-end values: a lease held mid-year and given up by December still shows.
+        parts = [_suspect_warning(self.result),
+                 f'<p class="note">Top: compute online by source, stacked, against demand per workload (lines), in '
+                 f"{_e(self.unit)}; capacity resold to others is hatched in its source's colour, at the top of that "
+                 f"source's band. Bottom: the same capacity in IT power. Sources are named as in the instance.</p>"
+                 f"{chart}<h3>Peak MW online in each year</h3>"
+                 '<p class="note">The most MW held in any period of the year, per source; every source the plan '
+                 "uses appears.</p>" + _year_peaks(plan, "mw_online")]
+        if (plan["mw_resold"] > IN_PLAN_MW).any():
+            parts.append("<h3>Peak MW resold to others in each year</h3>"
+                         '<p class="note">Included in the MW online above: held and paid for, leased out.</p>'
+                         + _year_peaks(plan, "mw_resold"))
+        return "".join(parts)
 
     def costs(self, start: str) -> str:
         if not self.result.has_plan:
@@ -368,7 +457,10 @@ class _Builder:
         table.loc["total"] = table.sum()
         table = table.reset_index().rename(columns={"discounted_usd": f"USD billion, discounted to {start}",
                                                     "nominal_usd": "USD billion, nominal"})
-        return (chart + "<h3>Cost by category, all years</h3>"
+        return ('<p class="note">The salvage value of assets that outlive the horizon is booked at the horizon end; '
+                "it is drawn as a bar of its own (value left at the horizon end), not in the last year, and the net "
+                "cost of each year (diamonds) does not include it.</p>"
+                + chart + "<h3>Cost by category, all years</h3>"
                 + _table(table, {c: ",.2f" for c in table.columns[1:]})
                 + '<p class="note">Revenue from resale and the salvage value of assets that outlive the horizon '
                   "are negative costs. The discounted column adds up to the net present cost.</p>")
@@ -383,15 +475,19 @@ class _Builder:
             values = _load_marginal(folder)
         except (OSError, KeyError, json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ReportError(f"{folder}: cannot read the marginal values: {exc}") from None
+        if values.instance_name != self.result.instance_name:
+            # Another instance's values say nothing about this plan: flagged, not shown.
+            return _flag(f"Not shown: the marginal values in {folder} are of instance {values.instance_name!r}, "
+                         f"not of this plan's instance {self.result.instance_name!r}.")
         parts = []
+        if (self.result.objective_usd is not None
+                and not math.isclose(values.objective_usd, self.result.objective_usd, rel_tol=1e-9)):
+            parts.append(_flag(f"These marginal values are of another solve of {values.instance_name} (at another "
+                               f"gap or time limit): a plan costing {_money(values.objective_usd)}, not the "
+                               f"{_money(self.result.objective_usd)} plan above."))
         if not values.compute.empty:
             parts.append(self.chart(plots.plot_marginal_compute, "marginal", "Value of one more unit of demand",
                                     values.compute, compute_unit=values.compute_unit))
-        if (self.result.objective_usd is not None
-                and not math.isclose(values.objective_usd, self.result.objective_usd, rel_tol=1e-9)):
-            parts.append(f'<p class="note">These marginal values are of a plan costing '
-                         f"${values.objective_usd / 1e9:,.2f}B, not the ${self.result.objective_usd / 1e9:,.2f}B "
-                         "plan above (another solve, at another gap or time limit).</p>")
         parts.append(_pre(format_marginal(values)))
         return "".join(parts)
 
@@ -403,18 +499,31 @@ class _Builder:
         table = self.read(path)
         if table.empty:
             return _missing(f"{path.name} is empty.")
+        flag = ""
+        if self.result.has_plan:
+            theirs, ours = set(table["source"]), set(self.result.plan["source"])
+            if theirs != ours:
+                why = (f"{path} is of other sources ({', '.join(sorted(theirs ^ ours))} differ) than this plan's: "
+                       "it was computed for another instance.")
+                if _outside(self.dir, path):
+                    return _flag("Not shown: " + why)
+                flag = _flag(why)
+        years = set(table["start_year"])
+        year = LEVELIZED_YEAR if LEVELIZED_YEAR in years else min(years)
+        missing = plots.levelized_missing(table, year)
         chart = self.chart(plots.plot_levelized_costs, "economics", "Levelized cost by source and component",
-                           table, compute_unit=self.unit)
-        first = table[table["start_year"] == table.groupby("source")["start_year"].transform("min")]
-        pivot = first.pivot_table(index=["source", "kind", "start_year"], columns="component",
-                                  values="usd_per_unit_year", aggfunc="sum", sort=False)
-        pivot["total"] = pivot.sum(axis=1)
+                           table, compute_unit=self.unit, year=year)
+        pivot = table[table["start_year"] == year].pivot_table(
+            index=["source", "kind", "start_year"], columns="component", values="usd_per_unit_year", aggfunc="sum",
+            sort=False)
+        pivot.insert(0, "total", pivot.sum(axis=1))  # first: the column a reader looks for must not scroll away
         pivot = pivot.reset_index()
-        return (chart + f"<h3>USD per {_e(self.unit)}-year, by component</h3>"
+        cannot = f" Cannot start in {year}: {', '.join(missing)}." if missing else ""
+        return (flag + chart + f"<h3>USD per {_e(self.unit)}-year, by component, capacity started in {year}</h3>"
                 + _table(pivot, {c: ",.0f" for c in pivot.columns[3:]})
-                + '<p class="note">What one unit of compute a year costs from each source, started in the first '
-                  "year it can start, its costs spread over its life: a comparison of sources outside the plan's "
-                  "timing.</p>"
+                + f'<p class="note">What one unit of compute a year costs from each source started in {year}, its '
+                  "costs spread over its life: a comparison of sources outside the plan's timing, all in the same "
+                  f"start year ({year} if the horizon holds it, else its first year).{_e(cannot)}</p>"
                 + "<details><summary>Every start year, per MW-year</summary>" + _pre(format_economics(table))
                 + "</details>")
 
@@ -426,11 +535,33 @@ class _Builder:
                             "write them (with --out RESULT_DIR); make the report again after running them.")
         return "".join(parts)
 
+    def _cost_mismatch(self, cost: float) -> str | None:
+        """Why a what-if whose base plan costs ``cost`` is not of this plan, or None if the two costs agree within
+        this plan's gap (two solves of the same instance may differ by that much)."""
+        ours = self.result.objective_usd
+        if ours is None:
+            return "there is no plan here to compare it with"
+        if abs(cost - ours) <= max(self.result.gap or 0.0, 1e-9) * abs(ours):
+            return None
+        return f"computed on another plan or instance: base {_money(cost)} vs this plan's {_money(ours)}"
+
+    def _missing_paths(self, labels: Iterable[str]) -> list[str]:
+        """The parameters (labels, as in tornado.csv) whose path is not in this instance (none if it is not here)."""
+        data = self.instance_data
+        return [label for label in labels if data is not None and not _walk(data, _path(label))[0]]
+
     def _tornado(self) -> str:
         path = _find(self.dir, "tornado.csv")
         if path is None:
             return ""
         table = self.read(path)
+        base = float((table["npc_low_usd"] - table["delta_low_usd"]).dropna().iloc[0])
+        absent = self._missing_paths(table["parameter"])
+        why = (f"computed on another instance: {', '.join(absent)} not in this instance" if absent
+               else self._cost_mismatch(base))
+        if why and _outside(self.dir, path):
+            return f"<h3>Tornado: one parameter at a time</h3>{_flag(f'Not shown: {path} was {why}.')}"
+        flag = _flag(f"This tornado was {why}.") if why else ""
         chart = self.chart(plots.plot_tornado, "tornado", "Tornado of the net present cost", table)
         shown = table[["parameter", "low", "high", "delta_low_usd", "delta_high_usd", "swing_usd",
                        "plan_change_low", "plan_change_high"]].copy()
@@ -438,7 +569,7 @@ class _Builder:
             shown[column] = shown[column] / 1e9
         shown = shown.rename(columns={"delta_low_usd": "change at low, $B", "delta_high_usd": "change at high, $B",
                                       "swing_usd": "swing, $B"})
-        return ("<h3>Tornado: one parameter at a time</h3>" + chart
+        return ("<h3>Tornado: one parameter at a time</h3>" + flag + chart
                 + _table(shown, {"low": ",.4g", "high": ",.4g", "change at low, $B": "+,.2f",
                                  "change at high, $B": "+,.2f", "swing, $B": ",.2f"}))
 
@@ -451,20 +582,68 @@ class _Builder:
         if (path.parent / "breakeven.json").is_file():
             facts = json.loads((path.parent / "breakeven.json").read_text(encoding="utf-8"))
         source = facts.get("source", "the source")
+        why, checked = self._breakeven_check(table, facts)
+        if why and _outside(self.dir, path):
+            return f"<h3>Break-even</h3>{_flag(f'Not shown: {path} was {why}.')}"
+        note = _flag(f"This break-even was {why}.") if why else f'<p class="note">{_e(checked)}</p>'
         chart = self.chart(plots.plot_breakeven, "breakeven", "Break-even search", table,
                            parameter=facts.get("parameter", "parameter value"), source=source,
                            value=facts.get("value"))
         summary = "".join(f"<p>{_e(line.strip())}</p>" for line in facts.get("summary", "").splitlines())
-        return ("<h3>Break-even</h3>" + summary + chart
+        return ("<h3>Break-even</h3>" + note + summary + chart
                 + _table(table.assign(npc_usd=table["npc_usd"] / 1e9).rename(columns={"npc_usd": "cost, $B"}),
                          {"value": ",.6g", "peak_mw": ",.1f", "cost, $B": ",.3f", "gap": ".1e"}))
+
+    def _breakeven_check(self, table: pd.DataFrame, facts: dict) -> tuple[str | None, str]:
+        """(why the break-even is not of this plan or None, what could be checked). breakeven.json records the
+        parameter and the source but not the instance: the source must be in the plan, the parameter in the
+        instance, and an evaluation at the instance's own value must cost what the plan costs."""
+        source, parameter = facts.get("source"), facts.get("parameter")
+        plan = self.result.plan
+        if source and not plan.empty and source not in set(plan["source"]) | set(plan["kind"]):
+            return f"computed on another instance: it is of source {source!r}, not in this plan", ""
+        if parameter and self._missing_paths([parameter]):
+            return f"computed on another instance: {parameter} is not in this instance", ""
+        checked = ("breakeven.json does not record the instance; checked: the source is in this plan and the "
+                   "parameter in this instance")
+        value = self._base_value(parameter) if parameter else None
+        at_base = table[[value is not None and math.isclose(v, value, rel_tol=1e-9) for v in table["value"]]]
+        if at_base.empty:
+            return None, (checked + ("; no evaluation is at this instance's value "
+                                     f"({value:,.6g}), so its costs could not be compared with this plan's."
+                                     if value is not None else
+                                     "; the parameter is not one number here, so no cost could be compared."))
+        return self._cost_mismatch(float(at_base["npc_usd"].iloc[0])), (
+            checked + f", and its solve at this instance's value ({value:,.6g}) costs what this plan costs.")
+
+    def _base_value(self, label: str) -> float | None:
+        """The parameter's value in this instance, if it is one number (a scaled parameter's is 1)."""
+        if label.endswith(SCALED):
+            return 1.0
+        value = _walk(self.instance_data, label)[1] if self.instance_data is not None else None
+        return float(value) if isinstance(value, numbers.Real) and not isinstance(value, bool) else None
 
     def _sweeps(self) -> list[str]:
         parts = []
         folders = sorted({p.parent for place in _places(self.dir) for p in place.glob("*/points.csv")})
+        ours = set(self.result.plan["source"]) if self.result.has_plan else None
         for i, folder in enumerate(folders):
             points = self.read(folder / "points.csv")
-            piece = [f"<h3>Sweep {_e(folder.name)}: {len(points)} points</h3>"]
+            heading = f"<h3>Sweep {_e(folder.name)}: {len(points)} points</h3>"
+            # Points record no instance; their per-source columns name the sources, which must be this plan's.
+            theirs = {c.removeprefix("peak_mw:") for c in points.columns if c.startswith("peak_mw:")}
+            foreign = bool(theirs) and ours is not None and not theirs <= ours
+            if _outside(self.dir, folder) and (foreign or not theirs or ours is None):
+                parts.append(heading + _flag(
+                    f"Not shown: {folder} is beside this result folder and "
+                    + ("its points are of other sources than this plan's" if foreign else
+                       "nothing in it tells which instance it is of") + "."))
+                continue
+            piece = [heading]
+            if foreign:
+                piece.append(_flag(f"Its points are of other sources ({', '.join(sorted(theirs - ours))}) than this "
+                                   "plan's: it was run on another instance."))
+            piece.append(self._sweep_statuses(folder, points))
             if points["status"].isin(plots.OK_STATUSES).any():
                 piece.append(self.chart(plots.plot_sweep_costs, f"sweep_cost_{i}", "Sweep cost histogram", points))
             if (folder / "cost.csv").is_file():
@@ -485,6 +664,20 @@ class _Builder:
             parts.append("".join(piece))
         return parts
 
+    def _sweep_statuses(self, folder: Path, points: pd.DataFrame) -> str:
+        """How many points had a plan, and the other statuses with their counts (status.csv, else points.csv)."""
+        if (folder / "status.csv").is_file():
+            counts = self.read(folder / "status.csv").set_index("status")["points"]
+        else:
+            counts = points["status"].value_counts()
+        total = int(counts.sum())
+        ok = int(counts[counts.index.isin(plots.OK_STATUSES)].sum())
+        failed = counts[~counts.index.isin(plots.OK_STATUSES)].sort_values(ascending=False)
+        text = f"{ok} of {total} points had a plan"
+        if not failed.empty:
+            text += "; without a plan: " + ", ".join(f"{status} {int(n)}" for status, n in failed.items())
+        return (_flag(text + ".") if ok == 0 else f"<p>{_e(text)}.</p>")
+
     def assumptions(self, instance_text: str | None) -> str:
         if instance_text is None:
             return _missing("The instance file is not in the result folder (instance.yaml is written by dcopt solve "
@@ -492,11 +685,12 @@ class _Builder:
         header, figures = instance_figures(instance_text)
         figures = figures[figures["path"].str.contains(".", regex=False)]  # sections' fields, not name/description
         parts = [f"<p>{_e(header)}</p>" if header else ""]
-        tagged = figures[figures["source"] != ""]
-        assumed = tagged["source"].str.contains("assumption", case=False)
-        parts.append(f'<p class="note">{len(tagged)} figures carry a comment in the instance file: '
-                     f"{int((~assumed).sum())} cite a source, {int(assumed.sum())} say they are assumptions. "
-                     "A figure without a comment follows the comment of the field above it.</p>")
+        kinds = figures.loc[figures["source"] != "", "source"].map(source_kind).value_counts()
+        parts.append(f'<p class="note">{int(kinds.sum())} figures carry a comment in the instance file: '
+                     f"{kinds.get('sourced', 0)} cite a source (a URL, a seed or MODEL.md, a named publication or "
+                     f"organisation, a year), {kinds.get('assumption', 0)} say they are assumptions and "
+                     f"{kinds.get('unsourced comment', 0)} are comments that cite nothing. A figure without a comment "
+                     "follows the comment of the field above it.</p>")
         for section, rows in figures.groupby(figures["path"].str.split(".").str[0], sort=False):
             notes = [f'<p class="note">{_e(n)}</p>' for n in rows["note"] if n]
             shown = rows[(rows["value"] != "") | (rows["source"] != "")]  # not the bare headings of mappings
@@ -534,8 +728,63 @@ class _Builder:
 def _tag(source: str) -> str:
     if not source:
         return ""
-    kind = "assumption" if "assumption" in source.lower() else "sourced"
-    return f'<span class="tag {kind}">{kind}</span> '
+    kind = source_kind(source)
+    return f'<span class="tag {kind.split()[0]}">{kind}</span> '
+
+
+def _flag(text: str) -> str:
+    return f'<p class="warning">{_e(text)}</p>'
+
+
+def _year_peaks(plan: pd.DataFrame, column: str) -> str:
+    """A table of the peak of ``column`` (MW) in each year, one row per source that ever exceeds rounding."""
+    table = plan.pivot_table(index="source", columns="year", values=column, aggfunc="max", sort=False)
+    table = table[table.max(axis=1) > IN_PLAN_MW].reset_index()
+    table.columns = [str(c) for c in table.columns]
+    return _table(table, {c: ",.0f" for c in table.columns[1:]})
+
+
+def _yaml(text: str | None) -> dict | None:
+    """The instance file as plain data (paths are as in the file), or None if there is none or it does not parse."""
+    try:
+        data = yaml.safe_load(text) if text is not None else None
+    except yaml.YAMLError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _walk(data: dict, path: str) -> tuple[bool, object]:
+    """(found, value) of a dotted path in a dump of the instance, as solver.params walks it."""
+    target: object = data
+    for key in path.split("."):
+        if not isinstance(target, dict) or key not in target:
+            return False, None
+        target = target[key]
+    return True, target
+
+
+def _instance_data(path: Path) -> dict | None:
+    """The instance as the what-if commands change it (with defaults), or None if it is not here or not valid."""
+    try:
+        return load_instance(path).model_dump() if path.is_file() else None
+    except InstanceError:
+        return None
+
+
+def _path(label: str) -> str:
+    return label.removesuffix(SCALED)
+
+
+def _description(path: Path, text: str | None) -> str:
+    """The instance's description, parsed (YAML quoting and folding resolved), not its raw text; from the plain
+    YAML when the file no longer validates (a schema change), and empty when it cannot be read at all."""
+    if text is None:
+        return ""
+    try:
+        return load_instance(path).description.strip()
+    except InstanceError:
+        description = (_yaml(text) or {}).get("description")
+        return description.strip() if isinstance(description, str) else ""
 
 
 def _start(result: Result, instance_text: str | None) -> str:

@@ -14,13 +14,14 @@ import re
 import shutil
 from pathlib import Path
 
+import matplotlib.colors
 import pandas as pd
 import pytest
 from conftest import INSTANCES
 
 from solver import plots
 from solver.cli import main
-from solver.report import instance_figures, write_report
+from solver.report import instance_figures, source_kind, write_report
 
 SMALL = INSTANCES / "small.yaml"
 SECTIONS = ("question", "answer", "plan", "costs", "marginal", "economics", "sensitivity", "assumptions", "run")
@@ -201,7 +202,7 @@ def test_plot_functions_write_png_and_svg_with_axis_labels(folder, tmp_path):
         (plots.plot_sweep_sources, (pd.read_csv(folder / "sweep-test" / "sources.csv"),), {},
          ["share of sweep points with the source in the plan, %", "median peak 25 MW"]),
         (plots.plot_levelized_costs, (pd.read_csv(folder / "economics.csv"),), {"compute_unit": "H100e"},
-         ["USD per H100e-year", "plain (2026)"]),
+         ["USD per H100e-year", "capacity started in 2027", "plain"]),
     ]
     for i, (plot, tables, options, labels) in enumerate(cases):
         png, svg = plot(*tables, tmp_path / f"chart{i}", **options)
@@ -222,3 +223,218 @@ def test_bad_input_is_one_line_and_exit_2(argv, message, tmp_path, capsys):
     assert main([arg.replace("{tmp}", str(tmp_path)) for arg in argv]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and message in err and "Traceback" not in err
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The reviewer's findings: each test fails on the report as it was before the fix.
+
+def _copy(folder: Path, tmp_path: Path) -> Path:
+    """A copy of the result folder, alone in its parent, to edit into an edge case."""
+    copy = tmp_path / "results" / "small"
+    shutil.copytree(folder, copy)
+    return copy
+
+
+def _edit_summary(folder: Path, **changes) -> None:
+    summary = json.loads((folder / "summary.json").read_text())
+    summary.update(changes)
+    (folder / "summary.json").write_text(json.dumps(summary))
+
+
+def _report(folder: Path) -> str:
+    return write_report(folder).read_text(encoding="utf-8")
+
+
+def _svg(path: Path) -> str:
+    return path.with_suffix(".svg").read_text(encoding="utf-8")
+
+
+def test_a_suspect_plan_carries_the_audit_warning(folder, tmp_path):
+    copy = _copy(folder, tmp_path)
+    _edit_summary(copy, status="suspect", message="the recomputed cost differs by 3%")
+    page = _report(copy)
+    headline = re.search(r'<p class="headline">(.*?)</p>', _section(page, "answer")).group(1)
+    assert "the audit failed: do not trust these numbers" in headline
+    for name in ("answer", "plan"):  # before the plan too, not only in the headline
+        assert re.search(r'class="warning">.*the audit failed: do not trust these numbers.*the recomputed cost '
+                         r"differs by 3%", _section(page, name))
+
+
+def test_resale_is_hatched_in_each_source_own_colour(folder, tmp_path):
+    plan = pd.read_csv(folder / "plan.csv")
+    resold = set(plan.loc[plan["mw_resold"] > 0, "source"])
+    assert resold and not resold & set(plan.loc[plan["kind"] == "orbital", "source"])
+    colors = plots._source_colors(plan)
+    svg = _svg(plots.plot_capacity(plan, pd.read_csv(folder / "demand.csv"), tmp_path / "cap")[0])
+    hatch_strokes = set(re.findall(r'<pattern.*?stroke: (#[0-9a-f]{6})', svg, re.DOTALL))
+    # Each resold source's own colour hatches (besides the legend's grey key), not one colour over the stack.
+    assert hatch_strokes - {"#555555"} == {matplotlib.colors.to_hex(colors[s]) for s in resold}
+
+
+def test_what_ifs_of_another_instance_or_plan_are_flagged(folder, tmp_path):
+    copy = _copy(folder, tmp_path)
+    facts = json.loads((copy / "marginal" / "marginal.json").read_text())
+    (copy / "marginal" / "marginal.json").write_text(json.dumps({**facts, "instance": "other"}))
+    tornado = pd.read_csv(copy / "tornado.csv")
+    tornado["npc_low_usd"] += 1e9
+    tornado.to_csv(copy / "tornado.csv", index=False)
+    breakeven = json.loads((copy / "breakeven.json").read_text())
+    (copy / "breakeven.json").write_text(json.dumps({**breakeven, "source": "moon_base"}))
+    npc = json.loads((copy / "summary.json").read_text())["net_present_cost_usd"]
+    base = float((tornado["npc_low_usd"] - tornado["delta_low_usd"]).iloc[0])
+    page = _report(copy)
+    marginal = _section(page, "marginal")
+    assert "of instance &#x27;other&#x27;, not of this plan&#x27;s instance &#x27;small&#x27;" in marginal
+    assert "another gap or time limit" not in marginal  # not the wrong reason
+    sensitivity = _section(page, "sensitivity")
+    assert (f"computed on another plan or instance: base ${base / 1e9:,.2f}B vs this plan&#x27;s "
+            f"${npc / 1e9:,.2f}B") in sensitivity
+    assert "computed on another instance: it is of source &#x27;moon_base&#x27;" in sensitivity
+
+
+def test_what_ifs_of_this_plan_are_not_flagged_and_say_what_was_checked(page):
+    sensitivity = _section(page, "sensitivity")
+    assert "another plan or instance" not in sensitivity and 'class="warning"' not in _section(page, "marginal")
+    assert "breakeven.json does not record the instance; checked:" in sensitivity
+
+
+def test_files_beside_the_folder_of_another_instance_are_not_shown(folder, tmp_path):
+    copy = _copy(folder, tmp_path)
+    economics = pd.read_csv(copy / "economics.csv")
+    (copy / "economics.csv").unlink()
+    economics.assign(source=economics["source"] + "_x").to_csv(copy.parent / "economics.csv", index=False)
+    sweep = copy.parent / "sweep-other"
+    shutil.copytree(copy / "sweep-test", sweep)
+    points = pd.read_csv(sweep / "points.csv").rename(columns={"peak_mw:cloud": "peak_mw:elsewhere"})
+    points.to_csv(sweep / "points.csv", index=False)
+    page = _report(copy)
+    assert "Not shown:" in _section(page, "economics") and "<img" not in _section(page, "economics")
+    other = _section(page, "sensitivity").split("Sweep sweep-other")[1]
+    assert other.split("</h3>", 1)[1].startswith('<p class="warning">Not shown:') and "<img" not in other
+
+
+def test_a_sweep_says_how_many_points_had_a_plan(folder, tmp_path, page):
+    assert "7 of 8 points had a plan; without a plan: infeasible 1." in _section(page, "sensitivity")
+    copy = _copy(folder, tmp_path)
+    failed = copy / "sweep-failed"
+    failed.mkdir()
+    pd.DataFrame({"id": range(4), "status": ["infeasible"] * 3 + ["error"], "objective_usd": [None] * 4}) \
+        .to_csv(failed / "points.csv", index=False)
+    pd.DataFrame({"status": ["infeasible", "error"], "points": [3, 1]}).to_csv(failed / "status.csv", index=False)
+    assert "0 of 4 points had a plan; without a plan: infeasible 3, error 1." in _section(_report(copy),
+                                                                                           "sensitivity")
+
+
+def test_the_headline_says_how_far_from_the_optimum(folder, tmp_path, page):
+    summary = json.loads((folder / "summary.json").read_text())
+    above = summary["net_present_cost_usd"] - summary["bound_usd"]
+    assert f"optimal within a gap of {summary['gap']:.1e} (up to $" in _section(page, "answer")
+    copy = _copy(folder, tmp_path)
+    bound = summary["net_present_cost_usd"] - 2.5e8
+    _edit_summary(copy, status="time_limit", bound_usd=bound, gap=0.03)
+    headline = re.search(r'<p class="headline">(.*?)</p>', _section(_report(copy), "answer")).group(1)
+    assert ("best plan found when stopped at the time limit; up to $250.0M above the optimum "
+            f"(bound ${bound / 1e9:,.2f}B)") in headline
+    assert above >= 0
+
+
+def test_the_description_is_the_parsed_one(folder, tmp_path):
+    copy = _copy(folder, tmp_path)
+    text = (copy / "instance.yaml").read_text()
+    text = re.sub(r"^description:.*?\n(?=\S)", 'description: "Two \\"quoted\\" words & more"\n', text,
+                  flags=re.MULTILINE | re.DOTALL)
+    (copy / "instance.yaml").write_text(text)
+    assert "This instance: Two &quot;quoted&quot; words &amp; more</p>" in _section(_report(copy), "question")
+
+
+def test_levelized_table_shows_the_total_first_and_tables_scroll(page):
+    economics = _section(page, "economics")
+    head = re.search(r"<thead><tr>(.*?)</tr>", economics).group(1)
+    assert re.findall(r"<th>(.*?)</th>", head)[:4] == ["source", "kind", "start_year", "total"]
+    assert all(re.search(r'<div class="scroll">\s*$', page[:m.start()]) for m in re.finditer("<table><thead>", page)
+               if not page[:m.start()].endswith("</summary>") and "field</th>" not in page[m.start():m.start() + 40])
+
+
+def test_costs_chart_keeps_the_salvage_out_of_the_last_year(folder, tmp_path, page):
+    costs = pd.read_csv(folder / "costs.csv")
+    assert costs.loc[costs["category"] == "salvage", "discounted_usd"].sum() < 0
+    svg = _svg(plots.plot_costs(costs, tmp_path / "costs", start="2026-01")[0])
+    assert "value left at the horizon end (salvage)" in svg and "net cost of the year (without salvage)" in svg
+    assert "net cost of each year (diamonds) does not include it" in _section(page, "costs")
+
+
+def test_cost_categories_have_one_colour_in_both_charts(folder, tmp_path):
+    costs = plots.plot_costs(pd.read_csv(folder / "costs.csv"), tmp_path / "costs")[0]
+    levelized = plots.plot_levelized_costs(pd.read_csv(folder / "economics.csv"), tmp_path / "levelized")[0]
+    for category in ("contracts", "leases", "build_gpus"):
+        fill = f"fill: {plots.CATEGORY_COLORS[category]}"
+        assert fill in _svg(costs) and fill in _svg(levelized), category
+    assert plots.CATEGORY_COLORS["resale_revenue"] != plots.CATEGORY_COLORS["salvage"]
+    assert len(set(plots.CATEGORY_COLORS.values())) == len(plots.CATEGORY_COLORS)
+
+
+def test_equal_demand_lines_are_both_in_sight(folder, tmp_path):
+    demand = pd.read_csv(folder / "demand.csv")
+    training = demand[demand["workload"] == "training"]
+    same = pd.concat([training, training.assign(workload="inference")])
+    svg = _svg(plots.plot_capacity(pd.read_csv(folder / "plan.csv"), same, tmp_path / "cap")[0])
+    assert "inference demand (= training)" in svg
+
+
+def test_year_table_shows_peaks_and_resale(page):
+    plan = _section(page, "plan")
+    assert "<h3>Peak MW online in each year</h3>" in plan
+    assert '<tr><td>colossus</td><td class="num">100</td><td class="num">0</td></tr>' in plan  # gone by December
+    assert "<h3>Peak MW resold to others in each year</h3>" in plan
+
+
+def test_prose_gives_the_horizon_end_and_when_a_lease_ends(page):
+    answer = _section(page, "answer")
+    assert "between 2026-01 and 2027-12 costs" in answer
+    assert "colossus from 2026-04" in answer and "notice 2026-07, held through 2026-09" in answer
+
+
+def test_an_infeasible_result_shows_its_conflicts_in_the_answer(folder, tmp_path):
+    copy = _copy(folder, tmp_path)
+    _edit_summary(copy, status="infeasible", net_present_cost_usd=None, bound_usd=None, gap=None)
+    pd.DataFrame([{"family": "demand", "name": "training", "first_period": "2026-01", "last_period": "2026-04",
+                   "slack_per_period": 1234.5, "unit": "H100e", "sufficient_alone": True,
+                   "text": "training demand in 2026-01 exceeds what the sources can serve"}]) \
+        .to_csv(copy / "conflicts.csv", index=False)
+    answer = _section(_report(copy), "answer")
+    shown = answer.split("<details>")[0]
+    assert "What would have to give" in shown and "<td>training demand in 2026-01 exceeds what the sources" in shown
+    assert '<td class="num">1,234.5</td>' in shown
+
+
+@pytest.mark.parametrize("comment, kind", [
+    ("220,000 H100 in 300 MW at Colossus 1 (seeds 002, 004)", "sourced"),
+    ("within $0.04-0.15 (EIA); upper half for gas turbines", "sourced"),
+    ("a typical site (Nov 2025 announcement)", "sourced"),
+    ("see https://example.org/figures", "sourced"),
+    ("1.1-1.3 (Uptime Institute)", "sourced"),
+    ("assumption: demand doubles each year", "assumption"),
+    ("as training", "unsourced comment"),
+    ("a Colossus-speed site: on-site turbines, little power", "unsourced comment"),
+])
+def test_a_comment_is_a_source_only_if_it_cites_something(comment, kind):
+    assert source_kind(comment) == kind
+
+
+def test_source_counts_are_honest(page):
+    assumptions = _section(page, "assumptions")
+    counted = re.search(r"(\d+) figures carry a comment.*?(\d+) cite a source.*?(\d+) say they are assumptions and "
+                        r"(\d+) are comments that cite nothing", assumptions)
+    total, *kinds = map(int, counted.groups())
+    assert total == sum(kinds)
+    assert assumptions.count('class="tag unsourced"') == kinds[2]
+
+
+def test_levelized_chart_is_of_one_start_year(folder, tmp_path, page):
+    economics = pd.read_csv(folder / "economics.csv")
+    # By default the first year in which the most sources can start: the satellites first launch in 2027.
+    assert plots.levelized_year(economics) == 2027 and plots.levelized_missing(economics, 2026) == ["sat"]
+    svg = _svg(plots.plot_levelized_costs(economics, tmp_path / "lev", year=2026)[0])
+    assert "capacity started in 2026" in svg and "cannot start in 2026: sat" in svg
+    assert "capacity started in 2026" in _section(page, "economics")  # 2028 is outside the small horizon
+    assert "Cannot start in 2026: sat." in _section(page, "economics")

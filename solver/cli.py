@@ -13,20 +13,19 @@ import json
 import math
 import sqlite3
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
-from solver.instance import InstanceError, instance_files, load_instance
+from solver.instance import InstanceError, instance_files, load_instance, read_yaml
 from solver.marginal import format_marginal, marginal_values
 from solver.params import Parameter, parse_param
 from solver.results import format_summary, write_atomic
 from solver.schema import Instance
 from solver.solve import Planner, solve
 from solver.timegrid import TimeGrid
+from solver.workers import spawn_pool, submit, terminate
 
 EXIT_OK, EXIT_SOLVE_FAILED, EXIT_INVALID = 0, 1, 2
 PLAN_STATUSES = ("optimal", "time_limit")
@@ -158,10 +157,7 @@ def _fixed_changes(texts: list[str]) -> dict:
         path, sep, content = text.partition("=")
         if not sep or not path.strip():
             raise InstanceError(f"--set {text!r}: expected PATH=VALUE")
-        try:
-            fixed[path.strip()] = yaml.safe_load(content)
-        except yaml.YAMLError:
-            raise InstanceError(f"--set {text!r}: the value is not valid YAML") from None
+        fixed[path.strip()] = read_yaml(content, f"--set {text!r}")
     return fixed
 
 
@@ -244,27 +240,34 @@ def solve_command(args: argparse.Namespace) -> int:
     if not files:
         print("dcopt solve: no instance files found in " + " ".join(args.paths), file=sys.stderr)
         return EXIT_INVALID
+    try:  # before any solve: an output folder that cannot be made is found now, not after an hour of solving
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"dcopt solve: cannot write to {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_SOLVE_FAILED
     options = (args.out, args.time_limit, args.gap, args.threads, args.report)
     rows: list[dict] = []
 
     def show(row: dict) -> None:
-        stream = sys.stderr if row["status"] in ("invalid", "error") else sys.stdout
-        if args.quiet or row["status"] in ("invalid", "error"):
+        if row["status"] in ("invalid", "error"):  # the message names the file
+            print(row["message"], file=sys.stderr, flush=True)
+        elif args.quiet:
             cost = row.get("net_present_cost_usd")
             detail = f"${cost / 1e9:,.2f}B" if cost is not None else row.get("message", "")
-            print(f"{row['file']}: {row['status']} {detail}", file=stream, flush=True)
+            print(f"{row['file']}: {row['status']} {detail}", flush=True)
             if "report_error" in row:
                 print(row["report_error"], file=sys.stderr, flush=True)
         else:
-            print(row["text"] + "\n", file=stream, flush=True)
+            print(row["text"] + "\n", flush=True)
 
     if args.jobs <= 1:
         for path in files:
             rows.append(solve_file(path, *options))
             show(rows[-1])
     else:
-        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-            futures = [(path, pool.submit(solve_file, path, *options)) for path in files]
+        pool = spawn_pool(args.jobs)
+        try:
+            futures = [(path, submit(pool, solve_file, path, *options)) for path in files]
             for path, future in futures:
                 try:
                     rows.append(future.result())
@@ -273,6 +276,10 @@ def solve_command(args: argparse.Namespace) -> int:
                     rows.append({"file": str(path), "instance": path.stem, "status": "error",
                                  "message": message, "text": message})
                 show(rows[-1])
+        except BaseException:  # Ctrl-C: stop the solves now; the result folders written so far are kept
+            terminate(pool)
+            raise
+        pool.shutdown()
 
     table = pd.DataFrame([{k: v for k, v in row.items() if k != "text"} for row in rows])
     try:
@@ -445,6 +452,15 @@ WHAT_IF_COMMANDS = {"tornado": tornado_command, "breakeven": breakeven_command, 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        print(f"dcopt {args.command}: interrupted" + (" (the points finished are stored: run the same "
+              "command again to resume)" if args.command == "sweep" else ""), file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "validate":
         return validate_command(args.paths)
     if args.command == "marginal":
@@ -455,10 +471,6 @@ def main(argv: list[str] | None = None) -> int:
         except InstanceError as exc:  # a bad path, range, spec or instance: one line, before any solve
             print(exc, file=sys.stderr)
             return EXIT_INVALID
-        except KeyboardInterrupt:
-            print(f"dcopt {args.command}: interrupted" + (" (the points finished are stored: run the same "
-                  "command again to resume)" if args.command == "sweep" else ""), file=sys.stderr)
-            return 130
         except (RuntimeError, OSError, sqlite3.Error) as exc:  # no plan where one is needed, a dead worker, I/O
             print(f"dcopt {args.command}: {exc}", file=sys.stderr)
             return EXIT_SOLVE_FAILED

@@ -14,18 +14,21 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import highspy
 import numpy as np
 import pandas as pd
 
+from models.orbital import class_arrays
 from models.parts import COMPUTE, MONEY
 
 if TYPE_CHECKING:
     from solver.solve import Planner
 
 SLACK_TOLERANCE = 1e-6  # model units: slack below this is solver noise
+# Verdicts of one family's elastic re-solve (others: "not decided: <why>").
+SUFFICES, SUFFICES_AT_MOST, DOES_NOT = "suffices", "suffices (slack not minimal: time limit)", "does not suffice"
 
 # One row per run of consecutive periods in which a row of a family needs the same slack.
 CONFLICT_COLUMNS = ["family", "name", "first_period", "last_period", "slack_per_period", "unit",
@@ -40,8 +43,27 @@ class _Family:
     unit: Callable[[str], str]  # compute unit name -> unit of the slack
     scale: float  # slack per model unit
     text: Callable[[tuple, str, float, str], str]  # (index, period label, amount, unit) -> sentence
-    # Variables whose (positive) upper bounds the model derives from this limit, to tighten it: lifted with it.
-    bounded_vars: tuple[str, ...] = ()
+    # The columns whose upper bounds the model derives from this limit (to tighten it), lifted with it.
+    lifted: Callable[[Planner], Callable[[Any], bool]] | None = None
+
+
+def _usd(amount: float) -> str:
+    return f"${amount / 1e9:,.2f}B" if amount >= 1e9 else f"${amount / 1e6:,.1f}M" if amount >= 1e5 \
+        else f"${amount:,.0f}"
+
+
+def _buildable_modules(planner: Planner) -> Callable[[Any], bool]:
+    # build_modules' upper bound is the modules the grid allows, or 0 where the site cannot build then (no power
+    # or hardware yet): the schema guarantees room for one module, so a positive bound is the power limit.
+    return lambda var: var.parent_component().local_name == "build_modules" and (var.ub or 0) > 0
+
+
+def _launchable_flights(planner: Planner) -> Callable[[Any], bool]:
+    # Flights and launches are bounded by the cadence from a class's first launch period (0 before it, which is a
+    # date, not the cadence: a cadence that rounds to 0 flights in a period is a cadence, and is lifted).
+    first = {k: class_arrays(planner.parts, k)["first"] for k in planner.instance.orbital.satellite_classes}
+    return lambda var: var.parent_component().local_name in ("orbit_flights", "orbit_launch") \
+        and var.index()[1] >= first[var.index()[0]]
 
 
 # The limits a user can change, in the order they are reported. Structural rows (state equations, the link of
@@ -49,19 +71,20 @@ class _Family:
 FAMILIES: dict[str, _Family] = {
     "demand_balance": _Family(
         "demand", lambda unit: unit, COMPUTE,
-        lambda i, p, x, u: f"{i[0]} demand in {p} exceeds what the sources can serve then by {x:,.0f} {u}"),
+        lambda i, p, x, u: f"{i[0]} demand in {p} exceeds what the sources can serve, beyond the unmet share "
+                           f"allowed, by {x:,.0f} {u}"),
     "capital_budget": _Family(
         "capital budget", lambda unit: "USD", MONEY,
-        lambda i, p, x, u: f"the {p} capital budget would need ${x / 1e6:,.0f}M more"),
+        lambda i, p, x, u: f"the {p} capital budget would need {_usd(x)} more"),
     "build_site_power": _Family(
         "site power", lambda unit: "MW", 1.0,
-        lambda i, p, x, u: f"site {i[0]} would need {x:,.1f} MW more grid power in {p}", ("build_modules",)),
+        lambda i, p, x, u: f"site {i[0]} would need {x:,.1f} MW more grid power in {p}", _buildable_modules),
     "build_national_cap": _Family(
         "national cap on new builds", lambda unit: "MW", 1.0,
         lambda i, p, x, u: f"the national cap on new build MW in {p} would need to be {x:,.1f} MW higher"),
     "orbit_cadence": _Family(
         "launch cadence", lambda unit: "flights", 1.0,
-        lambda i, p, x, u: f"{i[0]} would need {x:,.2f} more flights in {p}", ("orbit_flights", "orbit_launch")),
+        lambda i, p, x, u: f"{i[0]} would need {x:,.2f} more flights in {p}", _launchable_flights),
     "orbit_inference_share": _Family(
         "orbital inference share", lambda unit: unit, COMPUTE,
         lambda i, p, x, u: f"orbit would need to serve {x:,.0f} {u} of inference in {p} beyond its allowed share"),
@@ -76,21 +99,26 @@ class Explanation:
     """The conflicts found (:data:`CONFLICT_COLUMNS`), and the verdict of each family's elastic re-solve."""
 
     conflicts: pd.DataFrame  # CONFLICT_COLUMNS
-    families_tried: dict[str, str]  # family title -> "suffices", "does not suffice" or "not solved: ..."
+    families_tried: dict[str, str]  # family title -> SUFFICES, SUFFICES_AT_MOST, DOES_NOT or "not decided: ..."
 
     @property
     def headline(self) -> str:
         """One sentence: the largest shortfall of demand, and which other limits could each make a plan possible."""
-        if self.conflicts.empty:
-            return "no plan satisfies the constraints (the elastic re-solves found no slack to report)"
-        demand = self.conflicts[self.conflicts["family"] == "demand"]
-        rows = demand if not demand.empty else self.conflicts
-        worst = rows.loc[rows["slack_per_period"].idxmax()]
-        text = worst["text"] + (f" (and {len(rows) - 1} more shortfall(s))" if len(rows) > 1 else "")
+        found = self.conflicts[self.conflicts["slack_per_period"].notna()]
+        demand = found[found["family"] == "demand"]
+        rows = demand if not demand.empty else found
+        if rows.empty:
+            text = "no plan satisfies the constraints, and no elastic re-solve could say which limit gives"
+        else:
+            worst = rows.loc[rows["slack_per_period"].idxmax()]
+            text = worst["text"] + (f" (and {len(rows) - 1} more shortfall(s))" if len(rows) > 1 else "")
         others = [family for family, verdict in self.families_tried.items()
-                  if verdict.startswith("suffices") and family != "demand"]
+                  if verdict in (SUFFICES, SUFFICES_AT_MOST) and family != "demand"]
         if others:
             text += "; raising any one of these alone would also make a plan possible: " + ", ".join(others)
+        undecided = [family for family, verdict in self.families_tried.items() if verdict.startswith("not decided")]
+        if undecided:
+            text += "; not decided within the time limit: " + ", ".join(undecided)
         return text
 
 
@@ -112,12 +140,17 @@ def explain_infeasibility(planner: Planner, *, time_limit: float = 60.0, threads
             continue
         remaining = deadline - time.perf_counter()
         if remaining <= 0:
-            tried[family.title] = "not solved: out of time"
-            continue
-        lifted = [j for j, var in enumerate(compiled.columns)
-                  if var.parent_component().local_name in family.bounded_vars]
-        slack, verdict = _elastic(compiled.lp, family_rows[name], lifted, remaining, threads)
+            slack, verdict = None, "not decided: out of time"
+        else:
+            liftable = family.lifted(planner) if family.lifted is not None else None
+            lifted = [j for j, var in enumerate(compiled.columns) if liftable is not None and liftable(var)]
+            slack, verdict = _elastic(compiled.lp, family_rows[name], lifted, remaining, threads)
         tried[family.title] = verdict
+        if verdict.startswith("not decided"):  # said, not left out: this limit alone might make a plan possible
+            rows_out.append({"family": family.title, "name": "", "first_period": "", "last_period": "",
+                             "slack_per_period": math.nan, "unit": family.unit(unit), "sufficient_alone": None,
+                             "text": f"whether the {family.title} alone could make a plan possible was not decided "
+                                     f"({verdict.removeprefix('not decided: ')})"})
         if slack is None:
             continue
         short = [(compiled.rows[row].index(), float(amount) * family.scale)
@@ -129,8 +162,10 @@ def explain_infeasibility(planner: Planner, *, time_limit: float = 60.0, threads
             rows_out.append({"family": family.title, "name": str(index[0]) if len(index) > 1 else "",
                              "first_period": _label(name, first, labels), "last_period": _label(name, last, labels),
                              "slack_per_period": value, "unit": family.unit(unit),
-                             "sufficient_alone": verdict.startswith("suffices"),
-                             "text": family.text(index, period, value, family.unit(unit))})
+                             "sufficient_alone": True,
+                             "text": family.text(index, period, value, family.unit(unit))
+                             + (" (at most: the re-solve stopped at its time limit)" if verdict == SUFFICES_AT_MOST
+                                else "")})
     return Explanation(conflicts=pd.DataFrame(rows_out, columns=CONFLICT_COLUMNS), families_tried=tried)
 
 
@@ -156,8 +191,9 @@ def _runs(short: list[tuple[tuple | object, float]]) -> list[tuple[tuple, int, i
 
 def _elastic(lp: highspy.HighsLp, rows: list[int], lifted: list[int], time_limit: float, threads: int
              ) -> tuple[np.ndarray | None, str]:
-    """Minimise the total slack on ``rows`` (each relieved in its binding direction), with the positive upper
-    bounds of the ``lifted`` columns removed; all else hard."""
+    """Minimise the total slack on ``rows`` (each relieved in its binding direction), with the upper bounds of
+    the ``lifted`` columns removed; all else hard. Returns the slack per row (None if there is none) and the
+    verdict."""
     h = highspy.Highs()
     for option, setting in {"output_flag": False, "time_limit": time_limit, "threads": threads,
                             "mip_rel_gap": 1e-6}.items():
@@ -166,10 +202,9 @@ def _elastic(lp: highspy.HighsLp, rows: list[int], lifted: list[int], time_limit
     n = lp.num_col_
     h.changeColsCost(n, np.arange(n, dtype=np.int32), np.zeros(n))
     h.changeObjectiveOffset(0.0)
-    upper = np.asarray(lp.col_upper_)[lifted]
-    lifted = np.asarray(lifted, dtype=np.int32)[upper > 0]  # a zero bound is a date or availability, not the limit
-    if lifted.size:
-        h.changeColsBounds(lifted.size, lifted, np.asarray(lp.col_lower_)[lifted], np.full(lifted.size, math.inf))
+    if lifted:
+        columns = np.asarray(lifted, dtype=np.int32)
+        h.changeColsBounds(columns.size, columns, np.asarray(lp.col_lower_)[columns], np.full(columns.size, math.inf))
     lower = np.asarray(lp.row_lower_)
     # A row with only an upper side is relieved by taking activity off it; otherwise by adding to it.
     sign = np.array([-1.0 if math.isinf(lower[r]) else 1.0 for r in rows])
@@ -180,9 +215,8 @@ def _elastic(lp: highspy.HighsLp, rows: list[int], lifted: list[int], time_limit
     status = h.getModelStatus()
     has_plan = h.getInfo().primal_solution_status == 2
     if status == highspy.HighsModelStatus.kInfeasible:
-        return None, "does not suffice"
+        return None, DOES_NOT
     if not has_plan:
-        return None, f"not solved: {h.modelStatusToString(status)}"
+        return None, f"not decided: {h.modelStatusToString(status)}"
     slack = np.asarray(h.getSolution().col_value[n:])
-    verdict = "suffices" if status == highspy.HighsModelStatus.kOptimal else "suffices (slack not minimal: time limit)"
-    return slack, verdict
+    return slack, SUFFICES if status == highspy.HighsModelStatus.kOptimal else SUFFICES_AT_MOST

@@ -9,10 +9,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 from pydantic import ValidationError
 
-from solver.schema import Instance, Strict
+from models.demand import demand_units
+from solver.schema import LARGEST, Instance, Strict
+from solver.timegrid import TimeGrid
 
 INSTANCE_SUFFIXES = (".yaml", ".yml")
 
@@ -146,7 +149,7 @@ def format_validation_error(error: ValidationError, source: str) -> str:
     given = first.get("input")
     if first["type"] == "extra_forbidden":
         key = str(first["loc"][-1])
-        guess = difflib.get_close_matches(key, _all_field_names(), n=1)
+        guess = difflib.get_close_matches(key, _all_field_names() - {key}, n=1)  # never the key itself
         message = "unknown field" + (f" (did you mean {guess[0]!r}?)" if guess else "")
     else:
         message = first["msg"].removeprefix("Value error, ")
@@ -166,9 +169,34 @@ def parse_instance(data: Any, source: str = "<instance>") -> Instance:
     if not isinstance(data, dict):
         raise InstanceError(f"{source}: (top level): expected a mapping of instance fields, got {type(data).__name__}")
     try:
-        return Instance.model_validate(data)
+        instance = Instance.model_validate(data)
     except ValidationError as exc:
         raise InstanceError(format_validation_error(exc, source)) from None
+    _check_demand_size(instance, source)
+    return instance
+
+
+def _check_demand_size(instance: Instance, source: str) -> None:
+    """Demand from a growth law is computed, not written: bound it as the schema bounds every written number."""
+    grid = TimeGrid(instance.horizon)
+    for workload, units in demand_units(instance, grid).items():
+        peak = int(np.argmax(units))
+        if not units[peak] <= LARGEST:
+            raise InstanceError(f"{source}: demand.{workload}: expected demand of at most {LARGEST:.0e} "
+                                f"{instance.demand.compute_unit}, got {units[peak]:.3g} in {grid.labels[peak]} "
+                                "(a growth law this steep needs saturation_units or a shorter horizon)")
+
+
+def read_yaml(text: str, source: str) -> Any:
+    """Parse YAML text with the loader of instance files (safe, bounded, no duplicate keys, dates as text);
+    :class:`InstanceError` naming ``source`` and the line otherwise. Sweep specs and ``--set`` values use it too."""
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InstanceError(f"{source}: (YAML) {where}{problem}") from None
 
 
 def load_instance(path: str | Path) -> Instance:
@@ -178,14 +206,7 @@ def load_instance(path: str | Path) -> Instance:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InstanceError(f"{path}: cannot read the file: {exc}") from None
-    try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InstanceError(f"{path}: (YAML) {where}{problem}") from None
-    return parse_instance(data, str(path))
+    return parse_instance(read_yaml(text, str(path)), str(path))
 
 
 def with_changes(instance: Instance, changes: dict[str, Any]) -> Instance:

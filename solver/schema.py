@@ -51,6 +51,8 @@ Month = Annotated[str, AfterValidator(_check_month)]
 # No figure of this domain comes near 1e15 (USD: ten times world GDP); above it the solver's arithmetic breaks
 # down (costs of 1e300 overflow to NaN and turn a plan into a false "infeasible"), so it is an input error.
 LARGEST = 1e15
+# Planning further out than this is not what the model is for, and growth laws compounded over centuries overflow.
+MAX_HORIZON_YEARS = 50
 NonNegative = Annotated[float, Field(ge=0, le=LARGEST, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0, le=LARGEST, allow_inf_nan=False)]
 Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
@@ -71,6 +73,20 @@ class Strict(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_booleans_or_bytes(cls, data: object) -> object:
+        # No field is a boolean, but pydantic reads true as 1, and YAML reads yes/no/on/off as booleans; a
+        # !!binary value would become a string. Both are mistakes, in a field or in a schedule's values.
+        if isinstance(data, dict):
+            for key, value in data.items():
+                for v in value.values() if isinstance(value, dict) else (value,):
+                    if isinstance(v, bool | bytes):
+                        raise ValueError(f"{key}: expected a number or text, got {v!r}"
+                                         + (" (YAML reads yes/no/on/off/true/false as booleans)"
+                                            if isinstance(v, bool) else ""))
+        return data
+
 
 class Horizon(Strict):
     """The planning horizon: first and last month, period length and discounting."""
@@ -89,6 +105,9 @@ class Horizon(Strict):
         months = month_index(self.end) - month_index(self.start) + 1
         if months < 1:
             raise ValueError(f"end {self.end} precedes start {self.start}")
+        if months > 12 * MAX_HORIZON_YEARS:
+            raise ValueError(f"expected at most {MAX_HORIZON_YEARS} years from start to end, got {months / 12:g} years"
+                             f" ({self.start} to {self.end})")
         length = {"month": 1, "quarter": 3, "year": 12}[self.period]
         if months % length:
             raise ValueError(f"{months} months from {self.start} to {self.end} is not a whole number of {self.period}s")

@@ -45,6 +45,7 @@ _STATUS = {
     highspy.HighsModelStatus.kUnboundedOrInfeasible: "infeasible_or_unbounded",
 }
 _FEASIBLE = 2  # HiGHS's kSolutionStatusFeasible
+EXPLAIN_SECONDS = 60.0  # the most the elastic re-solves explaining an infeasible instance may add
 # HiGHS sizes one thread pool per process at its first run; a later run asking for another size must reset it.
 _threads_in_process: int | None = None
 
@@ -220,6 +221,7 @@ class Planner:
 
         If HiGHS finds no plan can exist and ``explain`` is set, elastic re-solves (:mod:`solver.infeasibility`)
         say which demand is out of reach and which limits could each make a plan possible: ``result.conflicts``.
+        They take at most ``EXPLAIN_SECONDS`` more (or ``time_limit`` if lower).
         """
         result = Result(instance_name=self.instance.name, status="error", model_size=self.model_size(),
                         compute_unit=self.instance.demand.compute_unit)
@@ -267,7 +269,7 @@ class Planner:
         if not has_solution or status not in ("optimal", "time_limit"):
             result.message = f"HiGHS: {h.modelStatusToString(model_status)}"
             if status in ("infeasible", "infeasible_or_unbounded") and explain:
-                explanation = explain_infeasibility(self, time_limit=60.0 if time_limit is None else time_limit,
+                explanation = explain_infeasibility(self, time_limit=min(EXPLAIN_SECONDS, time_limit or math.inf),
                                                     threads=threads)
                 result.conflicts = explanation.conflicts
                 result.message = explanation.headline

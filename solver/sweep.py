@@ -23,7 +23,6 @@ import hashlib
 import itertools
 import json
 import math
-import multiprocessing
 import signal
 import sqlite3
 import threading
@@ -37,15 +36,15 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from scipy import stats
 from scipy.stats import qmc
 
-from solver.instance import InstanceError, format_validation_error
+from solver.instance import InstanceError, format_validation_error, read_yaml
 from solver.params import DISTRIBUTIONS, Parameter, apply, check
 from solver.schema import Instance
 from solver.solve import Planner, Result
+from solver.workers import spawn_pool, submit, terminate
 
 OK_STATUSES = ("optimal", "time_limit")
 IN_PLAN_MW = 1e-6  # a source with a peak above this many MW is "in the plan"
@@ -120,9 +119,10 @@ def load_spec(path: str | Path) -> SweepSpec:
     """Read and validate a sweep spec; :class:`InstanceError` with one line naming the file and field otherwise."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
         raise InstanceError(f"{path}: cannot read the sweep spec: {str(exc).splitlines()[0]}") from None
+    data = read_yaml(text, str(path))
     if not isinstance(data, dict):
         raise InstanceError(f"{path}: (top level): expected a mapping of sweep fields")
     try:
@@ -371,14 +371,14 @@ def _execute(tasks: Iterable[PointTask], executor: cf.Executor | None, workers: 
                                         "again to resume") from None
         return
     while True:
-        pool = _process_pool(workers)
+        pool = spawn_pool(workers)
         try:
             yield from _run_in(pool, tasks, workers, function)
             return
         except _PoolBrokenError as broken:
             suspects = broken.tasks
         except BaseException:  # Ctrl-C or a crash
-            _terminate(pool)
+            terminate(pool)
             raise
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
@@ -387,27 +387,13 @@ def _execute(tasks: Iterable[PointTask], executor: cf.Executor | None, workers: 
         tasks = itertools.chain((yield from _until_one_dies(suspects, function)), tasks)
 
 
-def _process_pool(workers: int) -> cf.ProcessPoolExecutor:
-    # spawn: a fresh interpreter per worker, never a fork of HiGHS's thread pool in this process. Workers ignore
-    # SIGINT: Ctrl-C reaches the whole process group, and only this process decides to stop (and stops them).
-    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                  initializer=signal.signal, initargs=(signal.SIGINT, signal.SIG_IGN))
-
-
-def _terminate(pool: cf.ProcessPoolExecutor) -> None:
-    """Stop the workers now rather than after their current solves, and wait for the pool to close its queues."""
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
-        process.terminate()
-    pool.shutdown(wait=True, cancel_futures=True)
-
-
 def _run_in(pool: cf.Executor, tasks: Iterator[PointTask], workers: int, function: PointFunction):
     """Rows of ``tasks`` solved in ``pool``; :class:`_PoolBrokenError` with the points lost if a worker dies."""
     window = 2 * max(1, workers)
     pending: dict[cf.Future, PointTask] = {}
     for task in tasks:
         try:
-            pending[pool.submit(function, task)] = task
+            pending[submit(pool, function, task)] = task
         except cf.BrokenExecutor:  # it broke since the last wait: this task never started, the pending ones died
             yield from _finished(pending, unsent=[task])
         if len(pending) >= window:
@@ -444,10 +430,10 @@ def _until_one_dies(tasks: list[PointTask], function: PointFunction):
     """Rows of ``tasks`` solved one at a time in a fresh worker process, until one kills it (that point is failed);
     returns the tasks not yet solved."""
     tasks = sorted(tasks, key=lambda t: t.point_id)
-    pool = _process_pool(1)
+    pool = spawn_pool(1)
     try:
         for i, task in enumerate(tasks):
-            future = pool.submit(function, task)
+            future = submit(pool, function, task)
             processes = list((getattr(pool, "_processes", None) or {}).values())  # started by submit
             try:
                 yield future.result()
@@ -459,7 +445,7 @@ def _until_one_dies(tasks: list[PointTask], function: PointFunction):
                 yield _failed_row(task, f"worker failed: {type(exc).__name__}: {exc}")
         return []
     except BaseException:
-        _terminate(pool)
+        terminate(pool)
         raise
     finally:
         pool.shutdown(wait=False, cancel_futures=True)

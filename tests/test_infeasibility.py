@@ -4,14 +4,16 @@ each make a plan possible. Every amount below is worked out by hand from the tin
 
 from __future__ import annotations
 
+import pytest
 import yaml
 from conftest import BASE, contract, deep_merge, make_instance
 from test_builds import site, terrestrial
 from test_periods_and_budget import orbital
 
 from solver.cli import main
+from solver.infeasibility import explain_infeasibility
 from solver.results import format_summary
-from solver.solve import solve
+from solver.solve import Planner, solve
 
 
 def hard(series: dict[str, float]) -> dict:
@@ -36,7 +38,7 @@ def test_demand_beyond_a_contract_is_named_with_its_periods_and_amount():
     assert rows_of(result, "demand") == [("training", "2026-07", "2026-12", 150_000.0)]
     assert result.conflicts["sufficient_alone"].all()
     assert result.message == ("training demand in each period from 2026-07 to 2026-12 exceeds what the sources can "
-                              "serve then by 150,000 units")
+                              "serve, beyond the unmet share allowed, by 150,000 units")
     assert result.plan.empty and result.costs.empty  # never a table of results from an infeasible solve
 
 
@@ -51,7 +53,7 @@ def test_a_capital_budget_that_alone_would_make_a_plan_possible_is_named():
     assert rows_of(result, "demand") == [("training", "2026-01", "2026-12", 1_000.0)]
     assert rows_of(result, "capital budget") == [("", "2026", "2026", 2e6)]
     assert rows_of(result, "launch cadence") == [] and rows_of(result, "orbital inference share") == []
-    assert "the 2026 capital budget would need $2M more" in format_summary(result)
+    assert "the 2026 capital budget would need $2.0M more" in format_summary(result)
     assert result.message.endswith("raising any one of these alone would also make a plan possible: capital budget")
 
 
@@ -102,3 +104,36 @@ def test_a_national_cap_on_new_builds_is_named_in_mw_per_year():
     assert rows_of(result, "national cap on new builds") == [("", "2026", "2026", 10.0)]
     assert rows_of(result, "site power") == []
     assert "the national cap on new build MW in 2026 would need to be 10.0 MW higher" in format_summary(result)
+
+
+def test_a_cadence_that_rounds_to_no_flight_a_month_is_still_the_limit_named():
+    """Half a flight a month rounds down to no flight in monthly periods: no satellite can ever go up, 3,000 units
+    short all year. Cadence alone: 1 flight a month (3 satellites of 1 t on the 10 t rocket in 2026-01: one
+    flight; the minimum total is 1 flight, in 2026-01)."""
+    space = orbital()
+    space["launch_vehicles"]["rocket"]["flights_per_month"] = 0.5
+    result = solve(make_instance(demand=hard({"2026-01": 3_000}), orbital=space))
+    assert rows_of(result, "demand") == [("training", "2026-01", "2026-12", 3_000.0)]
+    assert rows_of(result, "launch cadence") == [("rocket", "2026-01", "2026-01", 1.0)]
+
+
+def test_a_small_budget_shortfall_is_written_to_the_hundred_thousand():
+    """As the budget case above with $11.6M a year: 3 satellites need $12M, $0.4M more (not "$0M")."""
+    inst = make_instance(demand=hard({"2026-01": 3_000}), orbital=orbital(), capital_budget_usd_per_year=11.6e6)
+    result = solve(inst)
+    assert rows_of(result, "capital budget") == [("", "2026", "2026", pytest.approx(4e5))]
+    assert "the 2026 capital budget would need $0.4M more" in format_summary(result)
+
+
+def test_families_left_undecided_by_the_time_limit_are_said_not_dropped():
+    """The national-cap case with no time left for the elastic re-solves: no family is decided, and the table and
+    the message say so for each instead of reporting nothing."""
+    land = terrestrial({"a": site(grid_power_mw=24)}) | {"new_mw_cap_per_year": 10}
+    planner = Planner(make_instance(demand=hard({"2026-01": 20_000}), terrestrial=land))
+    assert planner.solve().status == "infeasible"
+    explanation = explain_infeasibility(planner, time_limit=0.0)
+    assert set(explanation.families_tried) == {"demand", "site power", "national cap on new builds"}
+    assert all(v == "not decided: out of time" for v in explanation.families_tried.values())
+    assert explanation.conflicts["slack_per_period"].isna().all() and len(explanation.conflicts) == 3
+    assert "not decided within the time limit: demand, site power, national cap on new builds" \
+        in explanation.headline

@@ -177,6 +177,14 @@ def test_with_changes_copies_and_revalidates():
          "orbital.launch_vehicles.rocket.flights_per_month.2025: year outside the horizon 2026..2027"),
         ("market_cap_mw: 100 ", "market_cap_mw: {2026: 100, 2031: 5} ",
          "resale.market_cap_mw.2031: year outside the horizon"),
+        # a boolean or bytes where a number or text is expected (YAML reads yes/no/on/off as booleans)
+        ("min_term_months: 12 ", "min_term_months: yes ",
+         "hyperscaler_contracts.cloud: min_term_months: expected a number or text, got True"),
+        ("name: small", "name: !!binary aGVsbG8=", "name: expected a number or text, got b'hello'"),
+        # a horizon too long to plan, and a growth law that overflows over a long one (computed, not written)
+        ("  end: 2027-12", "  end: 2125-12", "horizon: expected at most 50 years from start to end, got 100 years"),
+        ("  end: 2027-12", "  end: 2070-12",
+         "demand.training: expected demand of at most 1e+15 H100e, got 3.14e+18 in 2070-10"),
         # a date that is a day, not a month: text, not a date object (nor a crash on 2026-02-30)
         ("available_from: 2026-04 ", "available_from: 2026-02-30 ",
          "fixed_block_leases.colossus.available_from: expected a month as YYYY-MM, got '2026-02-30'"),

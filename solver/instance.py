@@ -143,7 +143,11 @@ def format_validation_error(error: ValidationError, source: str) -> str:
 
     An unknown key is reported before anything else: a typo also makes the intended field look missing, and the
     typo is the cause."""
-    errors = sorted(error.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    # A union (a year schedule: a number or a mapping) reports each member's complaint; the one about a mapping
+    # not being a number says nothing of the entry that is wrong in it, so it goes last.
+    errors = sorted(error.errors(), key=lambda e: (e["type"] != "extra_forbidden",
+                                                   isinstance(e.get("input"), dict | list)
+                                                   and e["type"].endswith(("_type", "_parsing"))))
     first = errors[0]
     path = _field_path(first["loc"])
     given = first.get("input")

@@ -185,6 +185,9 @@ def test_with_changes_copies_and_revalidates():
         ("  end: 2027-12", "  end: 2125-12", "horizon: expected at most 50 years from start to end, got 100 years"),
         ("  end: 2027-12", "  end: 2070-12",
          "demand.training: expected demand of at most 1e+15 H100e, got 3.14e+18 in 2070-10"),
+        # a bad entry in a year schedule is named, not reported as "the mapping is not a number"
+        ("new_mw_cap_per_year: 200 ", "new_mw_cap_per_year: {2026: 200, 2027: .nan} ",
+         "terrestrial.new_mw_cap_per_year.2027: Input should be a finite number (got nan)"),
         # a date that is a day, not a month: text, not a date object (nor a crash on 2026-02-30)
         ("available_from: 2026-04 ", "available_from: 2026-02-30 ",
          "fixed_block_leases.colossus.available_from: expected a month as YYYY-MM, got '2026-02-30'"),

@@ -3,8 +3,9 @@
 :func:`write_report` reads a folder written by ``dcopt solve`` (summary.json, the tables, and instance.yaml, the
 instance file as solved) and whatever the what-if commands left inside it (``marginal/``, tornado.csv,
 breakeven.csv, ``sweep-*/``, economics.csv; or beside it, when the folder's parent holds no other result), draws
-the charts of :mod:`solver.plots` and writes one HTML file: images as base64 data URIs, CSS inline, no scripts
-and no external links, so that it can be mailed or archived as it is.
+the charts of :mod:`solver.plots` (kept as PNG and SVG files in ``charts/``, for slides) and writes one HTML
+file: images as base64 data URIs, CSS inline, no scripts and no external links, so that it can be mailed or
+archived as it is.
 
 The instance file's comments are its sources (every figure of the reference instance cites one or says it is an
 assumption), so the report lists each figure with its comment: :func:`instance_figures` reads them.
@@ -18,7 +19,6 @@ import json
 import math
 import numbers
 import re
-import tempfile
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
@@ -806,23 +806,24 @@ def write_report(result_dir: Path, out: Path | None = None) -> Path:
     result = load_result(result_dir)
     instance_path = result_dir / "instance.yaml"
     instance_text = instance_path.read_text(encoding="utf-8") if instance_path.is_file() else None
-    with tempfile.TemporaryDirectory(prefix="dcopt-report-") as charts:
-        builder = _Builder(result_dir, result, Path(charts))
-        builder.used += [str(result_dir / name) for name in ("summary.json", *(f"{t}.csv" for t in TABLES))
-                         if (result_dir / name).is_file()]
-        if instance_text is not None:
-            builder.used.append(str(instance_path))
-        try:
-            bodies = {"question": builder.question(instance_text), "answer": builder.answer(),
-                      "plan": builder.plan(), "costs": builder.costs(_start(result, instance_text)),
-                      "marginal": builder.marginal(), "economics": builder.economics(),
-                      "sensitivity": builder.sensitivity(), "assumptions": builder.assumptions(instance_text)}
-        except ReportError:
-            raise
-        except (KeyError, ValueError, pd.errors.ParserError) as exc:
-            raise ReportError(f"{result_dir}: a table is not as dcopt writes it: {type(exc).__name__}: {exc}") \
-                from None
-        bodies["run"] = builder.run()
+    charts = result_dir / "charts"  # every chart also as PNG and SVG files, for slides
+    charts.mkdir(exist_ok=True)
+    builder = _Builder(result_dir, result, charts)
+    builder.used += [str(result_dir / name) for name in ("summary.json", *(f"{t}.csv" for t in TABLES))
+                     if (result_dir / name).is_file()]
+    if instance_text is not None:
+        builder.used.append(str(instance_path))
+    try:
+        bodies = {"question": builder.question(instance_text), "answer": builder.answer(),
+                  "plan": builder.plan(), "costs": builder.costs(_start(result, instance_text)),
+                  "marginal": builder.marginal(), "economics": builder.economics(),
+                  "sensitivity": builder.sensitivity(), "assumptions": builder.assumptions(instance_text)}
+    except ReportError:
+        raise
+    except (KeyError, ValueError, pd.errors.ParserError) as exc:
+        raise ReportError(f"{result_dir}: a table is not as dcopt writes it: {type(exc).__name__}: {exc}") \
+            from None
+    bodies["run"] = builder.run()
     title = f"Compute capacity plan: {result.instance_name}"
     nav = "".join(f'<a href="#{key}">{_e(name)}</a>' for key, name in SECTIONS)
     sections = "\n".join(f'<section id="{key}"><h2>{_e(name)}</h2>{bodies[key]}</section>' for key, name in SECTIONS)

@@ -79,6 +79,10 @@ def test_solve_report_writes_the_instance_economics_and_report(folder):
     assert (folder / "instance.yaml").read_text() == SMALL.read_text()
     economics = pd.read_csv(folder / "economics.csv")
     assert {"source", "kind", "start_year", "component", "usd_per_mw_year", "usd_per_unit_year"} <= set(economics)
+    # Every chart of the report is also a file, PNG and SVG, for slides.
+    for chart in ("capacity", "costs", "marginal", "economics", "tornado", "breakeven"):
+        for suffix in (".png", ".svg"):
+            assert (folder / "charts" / f"{chart}{suffix}").stat().st_size > 0, chart + suffix
 
 
 def test_every_section_in_order(page):

@@ -25,9 +25,6 @@ from solver.sweep import PointTask, run_sweep, solve_point
 SMALL = INSTANCES / "small.yaml"
 SMALL_LHS = INSTANCES / "sweeps" / "small_lhs.yaml"
 SMALL_POINTS = 32  # points of small_lhs.yaml
-# The interrupted sweeps: long enough (~3 s on 2 workers) that a loaded machine cannot finish one between the poll
-# that sees its first points and the signal.
-LONG_POINTS = 96
 SUMMARIES = ("status", "cost", "sources", "spearman")  # the summary CSVs of an LHS sweep
 TIMINGS = ["seconds", "how"]  # what may differ between runs: time taken, and whether the model was built anew
 KILLER_ID = 3
@@ -42,8 +39,8 @@ def kill_worker_at_point(task: PointTask) -> dict:
     return solve_point(task)
 
 
-def sweep_args(out: Path, *extra: str, spec: Path = SMALL_LHS) -> list[str]:
-    return ["sweep", str(SMALL), "--spec", str(spec), "--out", str(out), "--no-progress", *extra]
+def sweep_args(out: Path, *extra: str) -> list[str]:
+    return ["sweep", str(SMALL), "--spec", str(SMALL_LHS), "--out", str(out), "--no-progress", *extra]
 
 
 def stored(out: Path) -> pd.DataFrame:
@@ -79,9 +76,9 @@ def count_points(path: Path) -> int:
         return 0
 
 
-def start_sweep(out: Path, spec: Path) -> subprocess.Popen:
+def start_sweep(out: Path) -> subprocess.Popen:
     """``python -m solver sweep ... -j 2`` in its own process group (session), from this checkout."""
-    return subprocess.Popen([sys.executable, "-m", "solver", *sweep_args(out, "-j", "2", spec=spec)], cwd=ROOT,
+    return subprocess.Popen([sys.executable, "-m", "solver", *sweep_args(out, "-j", "2")], cwd=ROOT,
                             start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -116,8 +113,8 @@ def assert_group_gone(pgid: int, timeout: float = 15) -> None:
         time.sleep(0.1)
 
 
-def resume(out: Path, spec: Path) -> str:
-    done = subprocess.run([sys.executable, "-m", "solver", *sweep_args(out, "-j", "2", spec=spec)], cwd=ROOT,
+def resume(out: Path) -> str:
+    done = subprocess.run([sys.executable, "-m", "solver", *sweep_args(out, "-j", "2")], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     return done.stdout
@@ -132,22 +129,6 @@ def reference(tmp_path_factory) -> Path:
     return out
 
 
-@pytest.fixture(scope="module")
-def long_spec(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("spec") / "small_lhs_long.yaml"
-    path.write_text(SMALL_LHS.read_text().replace(f"points: {SMALL_POINTS}", f"points: {LONG_POINTS}"))
-    return path
-
-
-@pytest.fixture(scope="module")
-def long_reference(tmp_path_factory, long_spec) -> Path:
-    """The uninterrupted long sweep, in this process."""
-    out = tmp_path_factory.mktemp("long_reference")
-    assert main(sweep_args(out, spec=long_spec)) == 0
-    assert len(stored(out)) == LONG_POINTS
-    return out
-
-
 @pytest.mark.parametrize("options", [["-j", "2"], ["-j", "2", "--rebuild"]], ids=["in_place", "rebuild"])
 def test_sweep_outputs_are_the_same_with_any_workers_and_mode(tmp_path, reference, options):
     """-j 1 in place (the reference) against 2 workers, whose points come in an order set by timing, and against a
@@ -156,8 +137,8 @@ def test_sweep_outputs_are_the_same_with_any_workers_and_mode(tmp_path, referenc
     assert_same_outputs(tmp_path, reference)
 
 
-def test_killed_sweep_resumes_to_the_uninterrupted_answer(tmp_path, long_spec, long_reference):
-    process = start_sweep(tmp_path, long_spec)
+def test_killed_sweep_resumes_to_the_uninterrupted_answer(tmp_path, reference):
+    process = start_sweep(tmp_path)
     try:
         wait_for_points(process, tmp_path / "points.sqlite", at_least=4)
     finally:
@@ -166,16 +147,16 @@ def test_killed_sweep_resumes_to_the_uninterrupted_answer(tmp_path, long_spec, l
     assert process.returncode == -signal.SIGKILL
     assert_group_gone(process.pid)
     kept = assert_store_sound(tmp_path / "points.sqlite")
-    assert 4 <= len(kept) < LONG_POINTS, "kill the sweep while it runs (more points in the spec, or kill sooner)"
+    assert 4 <= len(kept) < SMALL_POINTS, "kill the sweep while it runs (more points in the spec, or kill sooner)"
 
-    output = resume(tmp_path, long_spec)
-    assert f"({LONG_POINTS - len(kept)} solved now" in output and f"{len(kept)} already there" in output
-    assert_store_sound(tmp_path / "points.sqlite", expected_ids=LONG_POINTS)
-    assert_same_outputs(tmp_path, long_reference)
+    output = resume(tmp_path)
+    assert f"({SMALL_POINTS - len(kept)} solved now" in output and f"{len(kept)} already there" in output
+    assert_store_sound(tmp_path / "points.sqlite", expected_ids=SMALL_POINTS)
+    assert_same_outputs(tmp_path, reference)
 
 
-def test_ctrl_c_exits_130_keeps_what_finished_and_resumes(tmp_path, long_spec, long_reference):
-    process = start_sweep(tmp_path, long_spec)
+def test_ctrl_c_exits_130_keeps_what_finished_and_resumes(tmp_path, reference):
+    process = start_sweep(tmp_path)
     try:
         at_signal = wait_for_points(process, tmp_path / "points.sqlite", at_least=4)
         os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in a terminal reaches the whole foreground group
@@ -188,16 +169,15 @@ def test_ctrl_c_exits_130_keeps_what_finished_and_resumes(tmp_path, long_spec, l
     assert "interrupted" in stderr and "Traceback" not in stderr
     assert_group_gone(process.pid)  # the workers stopped with it
     kept = assert_store_sound(tmp_path / "points.sqlite")
-    assert at_signal <= len(kept) < LONG_POINTS
+    assert at_signal <= len(kept) < SMALL_POINTS
     with closing(sqlite3.connect(tmp_path / "points.sqlite")) as db:  # what was kept is right, not just there
         partial = pd.read_sql_query("SELECT id, status, objective_usd FROM points ORDER BY id", db)
-    expected = stored(long_reference).set_index("id").loc[kept, ["status", "objective_usd"]].reset_index()
+    expected = stored(reference).set_index("id").loc[kept, ["status", "objective_usd"]].reset_index()
     pd.testing.assert_frame_equal(partial, expected, check_exact=True)
 
-    # resumed in this process, -j 1: the workers do not matter either
-    assert main(sweep_args(tmp_path, spec=long_spec)) == 0
-    assert_store_sound(tmp_path / "points.sqlite", expected_ids=LONG_POINTS)
-    assert_same_outputs(tmp_path, long_reference)
+    assert main(sweep_args(tmp_path)) == 0  # resumed in this process, -j 1: the workers do not matter either
+    assert_store_sound(tmp_path / "points.sqlite", expected_ids=SMALL_POINTS)
+    assert_same_outputs(tmp_path, reference)
 
 
 def test_a_point_that_kills_its_worker_fails_alone(tmp_path):

@@ -77,9 +77,13 @@ def count_points(path: Path) -> int:
 
 
 def start_sweep(out: Path) -> subprocess.Popen:
-    """``python -m solver sweep ... -j 2`` in its own process group (session), from this checkout."""
+    """``python -m solver sweep ... -j 2`` in its own process group (session), from this checkout.
+
+    With Ctrl-C's default disposition: a test run started in the background by a non-interactive shell (as a CI
+    runner may) inherits SIGINT ignored, and Python then never turns it into KeyboardInterrupt."""
     return subprocess.Popen([sys.executable, "-m", "solver", *sweep_args(out, "-j", "2")], cwd=ROOT,
-                            start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def wait_for_points(process: subprocess.Popen, path: Path, at_least: int, timeout: float = 90) -> int:

@@ -303,7 +303,7 @@ def source_kind(comment: str) -> str:
     nothing and is not an assumption either."""
     if re.search(r"\bassum", comment, re.IGNORECASE):
         return "assumption"
-    cites = (re.search(r"https?://|www\.|MODEL\.md|\bseeds?\b\s*(?:\d|/)|\b(?:19|20)\d\d\b", comment)
+    cites = (re.search(r"https?://|www\.|MODEL\.md|\bseeds?\b\s*(?:\d|/)|\b(?:19|20)\d\d\b|\b10-[KQ]\b", comment)
              or re.search(r"\([^)]*\b[A-Z][A-Za-z]", comment)  # "(Uptime Institute)", "(EIA)"
              or set(re.findall(r"\b[A-Z]{2,}[a-z]?\b", comment)) - NOT_NAMES)  # "EIA", "ARK", "LBNL"
     return "sourced" if cites else "unsourced comment"

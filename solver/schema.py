@@ -26,6 +26,7 @@ from typing import Annotated, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     model_validator,
@@ -53,10 +54,20 @@ Month = Annotated[str, AfterValidator(_check_month)]
 LARGEST = 1e15
 # Planning further out than this is not what the model is for, and growth laws compounded over centuries overflow.
 MAX_HORIZON_YEARS = 50
-NonNegative = Annotated[float, Field(ge=0, le=LARGEST, allow_inf_nan=False)]
-Positive = Annotated[float, Field(gt=0, le=LARGEST, allow_inf_nan=False)]
-Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-Year = Annotated[int, Field(ge=1900, le=2200)]
+
+
+def _reject_boolean(value: object) -> object:
+    # No field is a boolean, but pydantic reads true as 1, and YAML reads yes/no/on/off as booleans.
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got {value} (YAML reads yes/no/on/off/true/false as booleans)")
+    return value
+
+
+NOT_BOOLEAN = BeforeValidator(_reject_boolean)
+NonNegative = Annotated[float, NOT_BOOLEAN, Field(ge=0, le=LARGEST, allow_inf_nan=False)]
+Positive = Annotated[float, NOT_BOOLEAN, Field(gt=0, le=LARGEST, allow_inf_nan=False)]
+Share = Annotated[float, NOT_BOOLEAN, Field(ge=0, le=1, allow_inf_nan=False)]
+Year = Annotated[int, NOT_BOOLEAN, Field(ge=1900, le=2200)]
 YearSchedule = NonNegative | Annotated[dict[Year, NonNegative], Field(min_length=1)]
 MonthSeries = Annotated[dict[Month, NonNegative], Field(min_length=1), AfterValidator(_check_finite_values)]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$", max_length=64)]
@@ -75,16 +86,13 @@ class Strict(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _no_booleans_or_bytes(cls, data: object) -> object:
-        # No field is a boolean, but pydantic reads true as 1, and YAML reads yes/no/on/off as booleans; a
-        # !!binary value would become a string. Both are mistakes, in a field or in a schedule's values.
+    def _no_bytes(cls, data: object) -> object:
+        # A !!binary value would become text (or a number); it is a mistake wherever it appears.
         if isinstance(data, dict):
             for key, value in data.items():
-                for v in value.values() if isinstance(value, dict) else (value,):
-                    if isinstance(v, bool | bytes):
-                        raise ValueError(f"{key}: expected a number or text, got {v!r}"
-                                         + (" (YAML reads yes/no/on/off/true/false as booleans)"
-                                            if isinstance(v, bool) else ""))
+                items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else (value,)
+                if any(isinstance(v, bytes) for v in items):
+                    raise ValueError(f"{key}: expected a number or text, got binary data")
         return data
 
 
@@ -96,7 +104,7 @@ class Horizon(Strict):
     period: Literal["month", "quarter", "year"] = Field(
         "month", description="length of one period; the horizon must be a whole number of periods"
     )
-    discount_rate_per_year: Annotated[float, Field(ge=0, le=1)] = Field(
+    discount_rate_per_year: Annotated[float, NOT_BOOLEAN, Field(ge=0, le=1)] = Field(
         0.08, description="annual rate at which costs are discounted to the start month"
     )
 
@@ -125,7 +133,7 @@ class GrowthLaw(Strict):
     """Demand growing by a constant annual factor from a start level, optionally saturating (logistic)."""
 
     start_units: NonNegative = Field(description="demand in the first month, compute units")
-    annual_growth_factor: Annotated[float, Field(gt=0, le=100)] = Field(
+    annual_growth_factor: Annotated[float, NOT_BOOLEAN, Field(gt=0, le=100)] = Field(
         description="demand multiplies by this each year while far from saturation"
     )
     saturation_units: Positive | None = Field(
@@ -172,7 +180,7 @@ class HyperscalerContract(Strict):
     hardware: Name = Field(description="hardware generation of the capacity")
     ramp_mw: MonthSeries = Field(description="MW the provider can make available to the lab from each month on")
     block_mw: Positive = Field(description="size of one committed block, MW")
-    min_term_months: Annotated[int, Field(ge=1, le=240)] = Field(
+    min_term_months: Annotated[int, NOT_BOOLEAN, Field(ge=1, le=240)] = Field(
         description="a committed block is held and paid for this many months"
     )
     price_usd_per_mw_month: NonNegative
@@ -191,10 +199,10 @@ class FixedBlockLease(Strict):
     available_from: Month = Field(description="first month the block can be signed and used")
     end: Month = Field(description="last month of the lease (may lie after the horizon); it ends then unless "
                        "notice ends it earlier")
-    min_term_months: Annotated[int, Field(ge=1, le=240)] = Field(
+    min_term_months: Annotated[int, NOT_BOOLEAN, Field(ge=1, le=240)] = Field(
         description="months the block is held at least once signed"
     )
-    notice_months: Annotated[int, Field(ge=0, le=120)] = Field(
+    notice_months: Annotated[int, NOT_BOOLEAN, Field(ge=0, le=120)] = Field(
         description="capacity and payments end this many months after notice is given"
     )
 
@@ -226,10 +234,10 @@ class BuildCosts(Strict):
     facility_usd_per_mw: YearSchedule = Field(description="shell, power and cooling; paid at the decision")
     gpus_usd_per_mw: YearSchedule = Field(description="accelerators; paid when the module comes online")
     other_it_usd_per_mw: YearSchedule = Field(description="CPUs, network, storage; paid when online")
-    facility_life_years: Annotated[float, Field(gt=0, le=100)] = Field(
+    facility_life_years: Annotated[float, NOT_BOOLEAN, Field(gt=0, le=100)] = Field(
         description="straight-line life of the facility for salvage"
     )
-    gpu_life_years: Annotated[float, Field(gt=0, le=30)] = Field(
+    gpu_life_years: Annotated[float, NOT_BOOLEAN, Field(gt=0, le=30)] = Field(
         description="GPUs and other IT are replaced (refresh) after this many years, at that year's prices"
     )
 
@@ -240,13 +248,14 @@ class Site(Strict):
     grid_power_mw: Positive = Field(description="grid power at the meter, MW (IT load times PUE must fit)")
     power_available: Month = Field(description="first month the grid power is there")
     module_mw: Positive = Field(description="IT power of one module, MW")
-    lead_time_months: Annotated[int, Field(ge=0, le=120)] = Field(
+    lead_time_months: Annotated[int, NOT_BOOLEAN, Field(ge=0, le=120)] = Field(
         description="months from the build decision to the module being online"
     )
-    pue: Annotated[float, Field(ge=1, le=3)] = Field(description="power usage effectiveness (facility / IT)")
+    pue: Annotated[float, NOT_BOOLEAN, Field(ge=1, le=3)] = Field(
+        description="power usage effectiveness (facility / IT)")
     electricity_usd_per_kwh: NonNegative
     fixed_opex_usd_per_mw_month: NonNegative = Field(description="staff, maintenance, per MW of IT online")
-    facility_cost_multiplier: Annotated[float, Field(gt=0, le=10)] = Field(
+    facility_cost_multiplier: Annotated[float, NOT_BOOLEAN, Field(gt=0, le=10)] = Field(
         1.0, description="facility cost here relative to the national build costs (land, labour)"
     )
 
@@ -277,7 +286,7 @@ class LearningCurve(Strict):
     initial_price_usd_per_kg: Positive = Field(description="price at the horizon start")
     initial_cumulative_mass_t: Positive = Field(description="industry mass launched to date at the horizon start")
     industry_mass_t_per_year: YearSchedule = Field(description="industry launch mass per year")
-    price_drop_per_doubling: Annotated[float, Field(ge=0, lt=1)] = Field(
+    price_drop_per_doubling: Annotated[float, NOT_BOOLEAN, Field(ge=0, lt=1)] = Field(
         description="price falls by this share each time cumulative mass doubles (0.2 = 20%)"
     )
     floor_usd_per_kg: NonNegative = Field(0.0, description="the price never falls below this")
@@ -315,13 +324,15 @@ class SatelliteClass(Strict):
     hardware_usd_per_w: NonNegative = Field(description="bus, solar, radiators, per W of compute")
     gpus_usd_per_w: NonNegative
     earliest_launch: Month
-    life_years: Annotated[float, Field(gt=0, le=30)] = Field(description="retired after this many years")
-    degradation_per_year: Annotated[float, Field(ge=0, lt=1)] = Field(description="solar output loss per year")
-    failure_rate_per_year: Annotated[float, Field(ge=0, lt=1)] = Field(
+    life_years: Annotated[float, NOT_BOOLEAN, Field(gt=0, le=30)] = Field(description="retired after this many years")
+    degradation_per_year: Annotated[float, NOT_BOOLEAN, Field(ge=0, lt=1)] = Field(
+        description="solar output loss per year")
+    failure_rate_per_year: Annotated[float, NOT_BOOLEAN, Field(ge=0, lt=1)] = Field(
         description="share of GPUs failing per year (not repaired)"
     )
     opex_usd_per_kw_month: NonNegative = Field(description="operations and ground links per kW online")
-    sunlight_share: Annotated[float, Field(gt=0, le=1)] = Field(description="share of time the satellite computes")
+    sunlight_share: Annotated[float, NOT_BOOLEAN, Field(gt=0, le=1)] = Field(
+        description="share of time the satellite computes")
 
 
 class Orbital(Strict):

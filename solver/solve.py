@@ -55,6 +55,7 @@ class CompiledModel:
     """The model in the matrix form HiGHS reads: min c x + offset, row_lower <= A x <= row_upper, bounds, integers."""
 
     columns: list  # Pyomo VarData per column
+    unused: list  # Pyomo VarData in no row and with no cost (e.g. free facilities a lead time puts out of reach)
     column_names: list[str]
     rows: list  # Pyomo ConstraintData per row
     row_names: list[tuple[str, int]]  # (constraint name, side): a ranged constraint gives two rows
@@ -84,7 +85,9 @@ class CompiledModel:
         lp.a_matrix_.value_ = matrix.data.astype(float)
         lp.integrality_ = [highspy.HighsVarType.kInteger if v.is_integer() else highspy.HighsVarType.kContinuous
                            for v in columns]
-        return cls(columns=columns, column_names=[v.name for v in columns],
+        in_model = {id(v) for v in columns}
+        unused = [v for v in model.component_data_objects(Var, active=True) if id(v) not in in_model]
+        return cls(columns=columns, unused=unused, column_names=[v.name for v in columns],
                    rows=[row.constraint for row in form.rows],
                    row_names=[(row.constraint.name, row.bound_type) for row in form.rows], lp=lp)
 
@@ -279,6 +282,9 @@ class Planner:
         levels = np.asarray(h.getSolution().col_value, dtype=float)
         for var, level in zip(self.compiled.columns, levels.tolist(), strict=True):
             var.set_value(level, skip_validation=True)
+        for var in self.compiled.unused:  # HiGHS never saw them: any value within bounds is optimal, take 0
+            var.set_value(min(max(0.0, var.lb if var.lb is not None else 0.0), var.ub if var.ub is not None
+                              else math.inf), skip_validation=True)
         result.objective_usd = value(self.model.net_present_cost) * MONEY
         if result.bound_usd is not None:
             result.gap = abs(result.objective_usd - result.bound_usd) / max(1.0, abs(result.objective_usd))

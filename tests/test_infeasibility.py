@@ -54,6 +54,11 @@ def test_a_capital_budget_that_alone_would_make_a_plan_possible_is_named():
     assert rows_of(result, "capital budget") == [("", "2026", "2026", 2e6)]
     assert rows_of(result, "launch cadence") == [] and rows_of(result, "orbital inference share") == []
     assert "the 2026 capital budget would need $2.0M more" in format_summary(result)
+    planner = Planner(inst)
+    planner.solve(explain=False)
+    assert explain_infeasibility(planner).families_tried == {
+        "demand": "suffices", "capital budget": "suffices", "launch cadence": "does not suffice",
+        "orbital inference share": "does not suffice"}
     assert result.message.endswith("raising any one of these alone would also make a plan possible: capital budget")
 
 
@@ -103,6 +108,9 @@ def test_a_national_cap_on_new_builds_is_named_in_mw_per_year():
     assert rows_of(result, "demand") == [("training", "2026-01", "2026-12", 10_000.0)]
     assert rows_of(result, "national cap on new builds") == [("", "2026", "2026", 10.0)]
     assert rows_of(result, "site power") == []
+    assert result.message == ("training demand in each period from 2026-01 to 2026-12 exceeds what the sources can "
+                              "serve, beyond the unmet share allowed, by 10,000 units; raising any one of these "
+                              "alone would also make a plan possible: national cap on new builds")
     assert "the national cap on new build MW in 2026 would need to be 10.0 MW higher" in format_summary(result)
 
 

@@ -179,12 +179,19 @@ def test_with_changes_copies_and_revalidates():
          "resale.market_cap_mw.2031: year outside the horizon"),
         # a boolean or bytes where a number or text is expected (YAML reads yes/no/on/off as booleans)
         ("min_term_months: 12 ", "min_term_months: yes ",
-         "hyperscaler_contracts.cloud: min_term_months: expected a number or text, got True"),
-        ("name: small", "name: !!binary aGVsbG8=", "name: expected a number or text, got b'hello'"),
+         "hyperscaler_contracts.cloud.min_term_months: expected a number, got True"),
+        ("flights_per_month: 1 ", "flights_per_month: {2026: yes} ",
+         "orbital.launch_vehicles.rocket.flights_per_month.2026: expected a number, got True"),
+        ("ramp_in_fee_share: [0.5, 0.5]", "ramp_in_fee_share: [yes, 0.5]",
+         "fixed_block_leases.colossus.ramp_in_fee_share.0: expected a number, got True"),
+        ("name: small", "name: !!binary aGVsbG8=", "name: expected a number or text, got binary data"),
         # a horizon too long to plan, and a growth law that overflows over a long one (computed, not written)
         ("  end: 2027-12", "  end: 2125-12", "horizon: expected at most 50 years from start to end, got 100 years"),
+        # quarterly demand is the mean of the quarter's months: 1e5 x mean(2^(537/12), 2^(538/12), 2^(539/12))
+        # = 3.138e18 in 2070-10 (months since 2026-01: 537..539; 1e5 units doubling yearly)
         ("  end: 2027-12", "  end: 2070-12",
          "demand.training: expected demand of at most 1e+15 H100e, got 3.14e+18 in 2070-10"),
+        ("  end: 2027-12", "  end: 2076-03", "horizon: expected at most 50 years from start to end, got 50.25 years"),
         # a bad entry in a year schedule is named, not reported as "the mapping is not a number"
         ("new_mw_cap_per_year: 200 ", "new_mw_cap_per_year: {2026: 200, 2027: .nan} ",
          "terrestrial.new_mw_cap_per_year.2027: Input should be a finite number (got nan)"),

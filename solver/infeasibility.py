@@ -22,6 +22,7 @@ import pandas as pd
 
 from models.orbital import class_arrays
 from models.parts import COMPUTE, MONEY
+from solver.results import format_usd
 
 if TYPE_CHECKING:
     from solver.solve import Planner
@@ -47,11 +48,6 @@ class _Family:
     lifted: Callable[[Planner], Callable[[Any], bool]] | None = None
 
 
-def _usd(amount: float) -> str:
-    return f"${amount / 1e9:,.2f}B" if amount >= 1e9 else f"${amount / 1e6:,.1f}M" if amount >= 1e5 \
-        else f"${amount:,.0f}"
-
-
 def _buildable_modules(planner: Planner) -> Callable[[Any], bool]:
     # build_modules' upper bound is the modules the grid allows, or 0 where the site cannot build then (no power
     # or hardware yet): the schema guarantees room for one module, so a positive bound is the power limit.
@@ -75,7 +71,7 @@ FAMILIES: dict[str, _Family] = {
                            f"allowed, by {x:,.0f} {u}"),
     "capital_budget": _Family(
         "capital budget", lambda unit: "USD", MONEY,
-        lambda i, p, x, u: f"the {p} capital budget would need {_usd(x)} more"),
+        lambda i, p, x, u: f"the {p} capital budget would need {format_usd(x)} more"),
     "build_site_power": _Family(
         "site power", lambda unit: "MW", 1.0,
         lambda i, p, x, u: f"site {i[0]} would need {x:,.1f} MW more grid power in {p}", _buildable_modules),

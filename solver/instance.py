@@ -203,14 +203,19 @@ def read_yaml(text: str, source: str) -> Any:
         raise InstanceError(f"{source}: (YAML) {where}{problem}") from None
 
 
-def load_instance(path: str | Path) -> Instance:
-    """Read and validate an instance file (YAML)."""
-    path = Path(path)
+def read_yaml_file(path: Path, what: str = "the file") -> Any:
+    """Read and parse a YAML file (:func:`read_yaml`); :class:`InstanceError` naming it if it cannot be read."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InstanceError(f"{path}: cannot read the file: {exc}") from None
-    return parse_instance(read_yaml(text, str(path)), str(path))
+        raise InstanceError(f"{path}: cannot read {what}: {str(exc).splitlines()[0]}") from None
+    return read_yaml(text, str(path))
+
+
+def load_instance(path: str | Path) -> Instance:
+    """Read and validate an instance file (YAML)."""
+    path = Path(path)
+    return parse_instance(read_yaml_file(path), str(path))
 
 
 def with_changes(instance: Instance, changes: dict[str, Any]) -> Instance:

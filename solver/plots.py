@@ -10,9 +10,7 @@ files small and their labels searchable.
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -24,6 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from models.parts import COST_CATEGORIES
+from solver.results import replace_atomic
 from solver.sensitivity import Tornado
 from solver.sweep import IN_PLAN_MW, OK_STATUSES
 
@@ -55,23 +54,6 @@ SALVAGE_LABEL = "value left at the horizon end (salvage)"
 WORKLOAD_STYLES = (("#e03c3c", 4.0, "-", 0.7), ("black", 1.3, "--", 1.0), ("black", 1.3, ":", 1.0))
 
 
-def _replace_atomic(path: Path, render: Callable[[Path], None]) -> None:
-    """Render to a temporary file beside ``path`` (same suffix, so the format is known), then rename.
-
-    ``solver.results.write_atomic`` does this for text; figures are binary and some renderers (``Tornado.plot``)
-    only take a path, so this takes a function that writes to a path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        render(Path(tmp))
-        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; results are for sharing
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _paths(stem: str | Path) -> list[Path]:
     stem = Path(stem)
     return [stem.with_name(f"{stem.name}.{fmt}") for fmt in FORMATS]
@@ -82,7 +64,7 @@ def save_figure(fig: Figure, stem: str | Path) -> list[Path]:
     paths = _paths(stem)
     with matplotlib.rc_context({"svg.fonttype": "none"}):
         for path in paths:
-            _replace_atomic(path, lambda tmp, fmt=path.suffix[1:]: fig.savefig(tmp, format=fmt, dpi=DPI))
+            replace_atomic(path, lambda tmp, fmt=path.suffix[1:]: fig.savefig(tmp, format=fmt, dpi=DPI))
     return paths
 
 
@@ -302,7 +284,7 @@ def plot_tornado(table: pd.DataFrame, stem: str | Path, *, base_usd: float | Non
     paths = _paths(stem)
     with matplotlib.rc_context({"svg.fonttype": "none"}):
         for path in paths:
-            _replace_atomic(path, chart.plot)
+            replace_atomic(path, chart.plot)
     return paths
 
 

@@ -30,7 +30,7 @@ from solver import plots
 from solver.economics import format_economics
 from solver.instance import InstanceError, load_instance
 from solver.marginal import MarginalValues, format_marginal
-from solver.results import STATUSES, TABLES, Result, format_summary, write_atomic
+from solver.results import STATUSES, TABLES, Result, format_summary, format_usd, write_atomic
 from solver.sweep import IN_PLAN_MW
 
 KIND_NAMES = {"hyperscaler_contract": "Hyperscaler contracts", "fixed_block_lease": "Fixed-block leases",
@@ -260,12 +260,6 @@ def plan_in_words(result: Result) -> list[str]:
     return lines
 
 
-def _money(usd: float) -> str:
-    if abs(usd) >= 1e9:
-        return f"${usd / 1e9:,.2f}B"
-    return f"${usd / 1e6:,.1f}M" if abs(usd) >= 1e6 else f"${usd:,.0f}"
-
-
 def _status_words(result: Result) -> str:
     """How far the plan's cost may be from the optimum: proven within the gap, or not proven at all."""
     above = (result.objective_usd - result.bound_usd
@@ -273,15 +267,15 @@ def _status_words(result: Result) -> str:
     if result.status == "time_limit":
         if above is None:
             return "best plan found when stopped at the time limit; not proven optimal, distance to the optimum unknown"
-        return (f"best plan found when stopped at the time limit; up to {_money(max(above, 0.0))} above the optimum "
-                f"(bound {_money(result.bound_usd)})")
+        return (f"best plan found when stopped at the time limit; up to {format_usd(max(above, 0.0))} above the "
+                f"optimum (bound {format_usd(result.bound_usd)})")
     if result.status == "suspect":
         return "the audit failed: do not trust these numbers"
     words = "proven optimal" if result.status == "optimal" else result.status.replace("_", " ")
     if result.gap is not None:
         words = f"optimal within a gap of {result.gap:.1e}"
         if above is not None:
-            words += f" (up to {_money(max(above, 0.0))} above the optimum)"
+            words += f" (up to {format_usd(max(above, 0.0))} above the optimum)"
     return words
 
 
@@ -483,8 +477,8 @@ class _Builder:
         if (self.result.objective_usd is not None
                 and not math.isclose(values.objective_usd, self.result.objective_usd, rel_tol=1e-9)):
             parts.append(_flag(f"These marginal values are of another solve of {values.instance_name} (at another "
-                               f"gap or time limit): a plan costing {_money(values.objective_usd)}, not the "
-                               f"{_money(self.result.objective_usd)} plan above."))
+                               f"gap or time limit): a plan costing {format_usd(values.objective_usd)}, not the "
+                               f"{format_usd(self.result.objective_usd)} plan above."))
         if not values.compute.empty:
             parts.append(self.chart(plots.plot_marginal_compute, "marginal", "Value of one more unit of demand",
                                     values.compute, compute_unit=values.compute_unit))
@@ -543,7 +537,7 @@ class _Builder:
             return "there is no plan here to compare it with"
         if abs(cost - ours) <= max(self.result.gap or 0.0, 1e-9) * abs(ours):
             return None
-        return f"computed on another plan or instance: base {_money(cost)} vs this plan's {_money(ours)}"
+        return f"computed on another plan or instance: base {format_usd(cost)} vs this plan's {format_usd(ours)}"
 
     def _missing_paths(self, labels: Iterable[str]) -> list[str]:
         """The parameters (labels, as in tornado.csv) whose path is not in this instance (none if it is not here)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,21 +94,34 @@ def _json_default(obj: Any) -> Any:
 
 def write_atomic(path: Path, text: str) -> None:
     """Write then rename, so a crash never leaves a half-written file that looks complete."""
+    replace_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def replace_atomic(path: Path, render: Callable[[Path], None]) -> None:
+    """Let ``render`` write a temporary file beside ``path`` (same suffix, so a renderer knows the format), put it
+    on disk, then rename it to ``path``. For figures too: some renderers only take a path."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix or ".tmp")
     except OSError as exc:  # name the file asked for, not the temporary one
         raise OSError(exc.errno, exc.strerror, str(path)) from None
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
+        render(Path(tmp))
+        with open(tmp, "rb+") as f:
             os.fsync(f.fileno())  # on disk before the rename: a power cut leaves the old file, not an empty one
         os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; results are for sharing
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def format_usd(amount: float) -> str:
+    """Money for a sentence: $1.23B, $0.4M, $37,000."""
+    size = abs(amount)
+    return f"${amount / 1e9:,.2f}B" if size >= 1e9 else f"${amount / 1e6:,.1f}M" if size >= 1e5 \
+        else f"${amount:,.0f}"
 
 
 def extract_tables(m, parts: Parts) -> dict[str, pd.DataFrame]:

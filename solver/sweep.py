@@ -40,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from scipy import stats
 from scipy.stats import qmc
 
-from solver.instance import InstanceError, format_validation_error, read_yaml
+from solver.instance import InstanceError, format_validation_error, read_yaml_file
 from solver.params import DISTRIBUTIONS, Parameter, apply, check
 from solver.schema import Instance
 from solver.solve import Planner, Result
@@ -118,11 +118,7 @@ class SweepSpec(BaseModel):
 def load_spec(path: str | Path) -> SweepSpec:
     """Read and validate a sweep spec; :class:`InstanceError` with one line naming the file and field otherwise."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InstanceError(f"{path}: cannot read the sweep spec: {str(exc).splitlines()[0]}") from None
-    data = read_yaml(text, str(path))
+    data = read_yaml_file(path, "the sweep spec")
     if not isinstance(data, dict):
         raise InstanceError(f"{path}: (top level): expected a mapping of sweep fields")
     try:

@@ -67,9 +67,12 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
     def flatten_mapping(self, node: yaml.MappingNode) -> None:
         # The keys written in the mapping itself, before merged entries join them (they must be unique).
-        self._own_keys.setdefault(id(node), {id(key) for key, _ in node.value if key.tag != MERGE_TAG})
+        own = self._own_keys.setdefault(id(node), {id(key) for key, _ in node.value if key.tag != MERGE_TAG})
         super().flatten_mapping(node)  # calls itself back for merged mappings, so each level is bounded
-        if len(node.value) > MAX_MERGED_ENTRIES:
+        # Only entries merged in count: a large file's own keys are bounded by its size. PyYAML from 6.0.4 drops
+        # repeated merges of the same entry itself; this bound holds for the versions before it, and for merges
+        # of many distinct entries on any version.
+        if len(node.value) - len(own) > MAX_MERGED_ENTRIES:
             raise yaml.constructor.ConstructorError(
                 None, None, f"merge keys (<<) expand to more than {MAX_MERGED_ENTRIES} entries", node.start_mark)
 

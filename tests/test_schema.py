@@ -227,9 +227,10 @@ def test_a_lease_may_end_after_the_horizon(tmp_path):
         ("name: !!map [1]\n", "cannot read a sequence as tag:yaml.org,2002:map"),
         # nesting deep enough to exhaust Python's recursion
         ("name: " + "[" * 5000 + "]" * 5000 + "\n", "(YAML) line 1, column 56: nested deeper than 50 levels"),
-        # merge keys doubling at each level (2**40 entries)
-        ("m0: &m0 {a: 1}\n" + "".join(f"m{i}: &m{i} {{<<: [*m{i - 1}, *m{i - 1}]}}\n" for i in range(1, 41)),
-         "merge keys (<<) expand to more than 10000 entries"),
+        # merge keys bringing in more distinct entries than any instance has (the doubling bomb, which PyYAML
+        # from 6.0.4 bounds itself, is in test_fuzz)
+        ("m0: &m0 {" + ", ".join(f"k{i}: 1" for i in range(10_001)) + "}\nm1: {<<: *m0}\n",
+         "(YAML) line 2, column 5: merge keys (<<) expand to more than 10000 entries"),
         # a key with a newline or a lone surrogate is quoted: still one printable line
         ('"bad\\nkey": 1\nname: x\n', "'bad\\nkey': unknown field"),
         ('"\\ud800": 1\nname: x\n', "(top level): Input should be a valid string, unable to parse raw data"),

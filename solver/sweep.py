@@ -447,11 +447,19 @@ def _until_one_dies(tasks: list[PointTask], function: PointFunction):
         pool.shutdown(wait=False, cancel_futures=True)
 
 
+DEATH_SECONDS = 5  # how long to wait for a dead worker's exit code
+
+
 def _death(processes: list) -> str:
     """How a worker process ended: the signal that killed it, or its exit code."""
     codes = []
+    deadline = time.monotonic() + DEATH_SECONDS
     for process in processes:
-        process.join(timeout=5)  # the pool joins its dead workers; the exit code is set once it has
+        # The pool's manager thread reaps its dead workers too: when it wins the race for waitpid, our join
+        # returns with no exit code until that thread has stored it, a moment later. Wait for it.
+        process.join(timeout=DEATH_SECONDS)
+        while process.exitcode is None and time.monotonic() < deadline:
+            time.sleep(0.01)
         if process.exitcode:
             codes.append(process.exitcode)
     if not codes:

@@ -20,7 +20,7 @@ from conftest import INSTANCES, ROOT
 from test_sweep import linear_instance, spec
 
 from solver.cli import main
-from solver.sweep import PointTask, run_sweep, solve_point
+from solver.sweep import PointTask, _death, run_sweep, solve_point
 
 SMALL = INSTANCES / "small.yaml"
 SMALL_LHS = INSTANCES / "sweeps" / "small_lhs.yaml"
@@ -198,6 +198,27 @@ def test_a_point_that_kills_its_worker_fails_alone(tmp_path):
     expected = inline.set_index("id").drop(index=KILLER_ID)
     pd.testing.assert_series_equal(others["objective_usd"], expected["objective_usd"], check_exact=True)
     assert_store_sound(tmp_path / "s.sqlite", expected_ids=8)
+
+
+class ReapedByAnotherThread:
+    """A worker process as the sweep sees it when the pool's manager thread reaped it first: ``join`` returns at
+    once and the exit code (-9, SIGKILL) is stored only after a few reads."""
+
+    def __init__(self, reads_before_stored: int) -> None:
+        self.reads = reads_before_stored
+
+    def join(self, timeout: float | None = None) -> None:
+        pass
+
+    @property
+    def exitcode(self) -> int | None:
+        self.reads -= 1
+        return None if self.reads >= 0 else -signal.SIGKILL
+
+
+def test_the_signal_is_named_whichever_thread_reaps_the_worker():
+    assert _death([ReapedByAnotherThread(0)]) == "killed by SIGKILL"
+    assert _death([ReapedByAnotherThread(5)]) == "killed by SIGKILL"
 
 
 def test_solve_writes_the_same_files_run_after_run(tmp_path):

@@ -201,16 +201,22 @@ def solve_file(path: Path, out: Path, time_limit: float | None, gap: float, thre
         instance = load_instance(path)
     except InstanceError as exc:
         return row | {"status": "invalid", "message": str(exc), "text": str(exc)}
-    folder = out / path.stem
     try:
-        result = solve(instance, time_limit=time_limit, mip_gap=gap, threads=threads)
-        result.to_csv(folder)
-        result.to_json(folder / "result.json")
-        write_atomic(folder / "instance.yaml", path.read_text(encoding="utf-8"))
+        return row | _solve_and_write(path, instance, out, time_limit, gap, threads, report)
     except Exception as exc:  # a bug, the solver, a full disk: report it for this file, carry on with the others
         message = f"{path}: error while solving or writing: {type(exc).__name__}: {exc}"
         return row | {"status": "error", "message": message, "text": message}
+
+
+def _solve_and_write(path: Path, instance: Instance, out: Path, time_limit: float | None, gap: float,
+                     threads: int | None, report: bool) -> dict:
+    folder = out / path.stem
+    result = solve(instance, time_limit=time_limit, mip_gap=gap, threads=threads)
+    result.to_csv(folder)
+    result.to_json(folder / "result.json")
+    write_atomic(folder / "instance.yaml", path.read_text(encoding="utf-8"))
     text = format_summary(result)
+    row: dict = {}
     if report:
         from solver.report import write_report
 
@@ -273,6 +279,10 @@ def solve_command(args: argparse.Namespace) -> int:
                     rows.append(future.result())
                 except BrokenProcessPool as exc:  # a worker died (out of memory, a crash in the solver)
                     message = f"{path}: the worker process died: {exc}"
+                    rows.append({"file": str(path), "instance": path.stem, "status": "error",
+                                 "message": message, "text": message})
+                except Exception as exc:  # noqa: BLE001 - it could not reach or leave the worker: this file's failure
+                    message = f"{path}: error in the worker process: {type(exc).__name__}: {exc}"
                     rows.append({"file": str(path), "instance": path.stem, "status": "error",
                                  "message": message, "text": message})
                 show(rows[-1])

@@ -22,6 +22,7 @@ import pandas as pd
 
 from models.orbital import class_arrays
 from models.parts import COMPUTE, MONEY
+from solver.highs import new_highs
 from solver.results import format_usd
 
 if TYPE_CHECKING:
@@ -190,8 +191,8 @@ def _elastic(lp: highspy.HighsLp, rows: list[int], lifted: list[int], time_limit
     """Minimise the total slack on ``rows`` (each relieved in its binding direction), with the upper bounds of
     the ``lifted`` columns removed; all else hard. Returns the slack per row (None if there is none) and the
     verdict."""
-    h = highspy.Highs()
-    for option, setting in {"output_flag": False, "time_limit": time_limit, "threads": threads,
+    h = new_highs()
+    for option, setting in {"time_limit": time_limit, "threads": threads,
                             "mip_rel_gap": 1e-6}.items():
         h.setOptionValue(option, setting)
     h.passModel(lp)

@@ -164,7 +164,7 @@ def plot_capacity(plan: pd.DataFrame, demand: pd.DataFrame, stem: str | Path, *,
     ``plan`` and ``demand`` are ``Result.plan`` and ``Result.demand`` (or plan.csv and demand.csv). Capacity
     resold to others (plan.csv's per-source ``mw_resold``) is hatched in its source's colour at the top of that
     source's band: it is held but does not serve the lab's demand."""
-    periods = sorted(plan["period"].unique())
+    periods = sorted(demand["period"].unique())  # the plan has no rows when the instance has no sources
     dates = _with_end(_dates(periods))
     compute = plan.pivot_table(index="period", columns="source", values="compute_online_units", sort=False,
                                aggfunc="sum").reindex(periods).fillna(0.0)

@@ -207,15 +207,17 @@ def plan_in_words(result: Result) -> list[str]:
         return [f"No plan: the solve ended {result.status} ({STATUSES.get(result.status, '')})."
                 + (f" {result.message}" if result.message else "")]
     plan, demand, unit = result.plan, result.demand, result.compute_unit
-    periods = sorted(plan["period"].unique())
+    periods = sorted(demand["period"].unique())  # the plan has no rows when the instance has no sources
     months = _months_per_period(periods)
     total_demand = demand.groupby("period")["demand_units"].sum()
     held = plan.groupby("period")["mw_online"].sum()
     # The horizon ends with the last month of the last period, not at that period's start.
     lines = [f"Meeting demand that grows from {total_demand.iloc[0]:,.0f} to {total_demand.iloc[-1]:,.0f} {unit} "
              f"between {periods[0]} and {_add_months(periods[-1], months - 1)} costs a net present "
-             f"${result.objective_usd / 1e9:,.2f}B: {_status_words(result)}. Capacity held peaks at "
-             f"{held.max():,.0f} MW in {held.idxmax()}."]
+             f"${result.objective_usd / 1e9:,.2f}B: {_status_words(result)}. "
+             + ("The instance has no capacity sources." if plan.empty else
+                f"Capacity held peaks at {held.max():,.0f} MW in {held.idxmax()}." if held.max() > IN_PLAN_MW else
+                "No capacity is held.")]
     unused = []
     for kind, group in plan.groupby("kind", sort=False):
         phrases = []

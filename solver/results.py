@@ -199,24 +199,16 @@ def format_summary(result: Result) -> str:
 
     lines.append("\nCost by category ($B, discounted):")
     by_cat = result.costs.groupby("category", sort=False)["discounted_usd"].sum() / 1e9
-    for category, amount in by_cat.items():
-        if abs(amount) > 5e-4:
-            lines.append(f"  {category:<20}{amount:>10,.2f}")
+    shown = by_cat[by_cat.abs() > 5e-4]
+    for category, amount in shown.items():
+        lines.append(f"  {category:<20}{amount:>10,.2f}")
+    if shown.empty:
+        lines.append("  none: the plan costs nothing")
 
-    lines.append("\nMW online in the last period of each year, by source (resold MW in brackets):")
-    last_of_year = result.plan.groupby("year")["period"].transform("max") == result.plan["period"]
-    table = result.plan[last_of_year]
-    pivot = table.pivot_table(index="source", columns="year", values="mw_online", aggfunc="sum", sort=False)
-    resold = table.pivot_table(index="source", columns="year", values="mw_resold", aggfunc="sum", sort=False)
-    years = list(pivot.columns)
-    cells = {source: [f"{pivot.loc[source, y]:,.0f}" + (f" [{resold.loc[source, y]:,.0f}]"
-                                                        if resold.loc[source, y] > 0.5 else "") for y in years]
-             for source in pivot.index}
-    width = max([len(str(y)) for y in years] + [len(c) for row in cells.values() for c in row]) + 2
-    name_width = max([len("source")] + [len(s) for s in cells]) + 2
-    lines.append("  " + "source".ljust(name_width) + "".join(str(y).rjust(width) for y in years))
-    for source, row in cells.items():
-        lines.append("  " + source.ljust(name_width) + "".join(c.rjust(width) for c in row))
+    if result.plan.empty:
+        lines.append("\nThe instance has no capacity sources: the plan holds nothing.")
+    else:
+        lines += _mw_by_year(result.plan)
 
     events = result.plan[(result.plan["event"] != "")]
     for _, row in events.iterrows():
@@ -235,3 +227,21 @@ def format_summary(result: Result) -> str:
         for _, row in result.binding.iterrows():
             lines.append(f"  {row['family']} ({row['name']}): {row['periods']}")
     return "\n".join(lines)
+
+
+def _mw_by_year(plan: pd.DataFrame) -> list[str]:
+    lines = ["\nMW online in the last period of each year, by source (resold MW in brackets):"]
+    last_of_year = plan.groupby("year")["period"].transform("max") == plan["period"]
+    table = plan[last_of_year]
+    pivot = table.pivot_table(index="source", columns="year", values="mw_online", aggfunc="sum", sort=False)
+    resold = table.pivot_table(index="source", columns="year", values="mw_resold", aggfunc="sum", sort=False)
+    years = list(pivot.columns)
+    cells = {source: [f"{pivot.loc[source, y]:,.0f}" + (f" [{resold.loc[source, y]:,.0f}]"
+                                                        if resold.loc[source, y] > 0.5 else "") for y in years]
+             for source in pivot.index}
+    width = max([len(str(y)) for y in years] + [len(c) for row in cells.values() for c in row]) + 2
+    name_width = max([len("source")] + [len(s) for s in cells]) + 2
+    lines.append("  " + "source".ljust(name_width) + "".join(str(y).rjust(width) for y in years))
+    for source, row in cells.items():
+        lines.append("  " + source.ljust(name_width) + "".join(c.rjust(width) for c in row))
+    return lines

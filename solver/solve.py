@@ -23,6 +23,7 @@ from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 from models.core import build_model
 from models.parts import MONEY
 from solver.audit import audit
+from solver.highs import new_highs
 from solver.infeasibility import explain_infeasibility
 from solver.instance import with_changes
 from solver.results import Result, extract_tables
@@ -118,8 +119,7 @@ class Planner:
 
     def __init__(self, instance: Instance):
         self.base = instance
-        self.highs = highspy.Highs()
-        self.highs.setOptionValue("output_flag", False)
+        self.highs = new_highs()
         self._load(instance)
 
     def _load(self, instance: Instance) -> None:

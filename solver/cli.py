@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sqlite3
 import sys
 from concurrent.futures.process import BrokenProcessPool
@@ -22,7 +23,7 @@ from solver.instance import InstanceError, instance_files, load_instance, read_y
 from solver.marginal import format_marginal, marginal_values
 from solver.params import Parameter, parse_param
 from solver.results import format_summary, write_atomic
-from solver.schema import Instance
+from solver.schema import SOURCE_KINDS, Instance
 from solver.solve import Planner, solve
 from solver.timegrid import TimeGrid
 from solver.workers import spawn_pool, submit, terminate
@@ -31,8 +32,16 @@ EXIT_OK, EXIT_SOLVE_FAILED, EXIT_INVALID = 0, 1, 2
 PLAN_STATUSES = ("optimal", "time_limit")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage errors in one line and a pointer to --help, instead of the whole usage text."""
+
+    def error(self, message: str):
+        self.exit(EXIT_INVALID, f"{self.prog}: {message} (see '{self.prog} --help')\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dcopt", description="Compute-capacity planning for an AI lab (MILP).")
+    parser = _Parser(prog="dcopt", description="Compute-capacity planning for an AI lab (MILP).")
+    parser.add_argument("--version", action="version", version=f"dcopt {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     validate = commands.add_parser("validate", help="check instance files without solving")
@@ -42,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("paths", nargs="+", metavar="FILE_OR_DIR", help="instance files; a directory means every "
                      "*.yaml / *.yml file in it")
     run.add_argument("--out", default="results", type=Path, help="output directory (default: results)")
-    run.add_argument("-j", "--jobs", type=int, default=1, help="instances solved in parallel processes")
+    run.add_argument("-j", "--jobs", type=_bounded(int, 1), default=1, help="instances solved in parallel processes")
     run.add_argument("--time-limit", type=SECONDS, default=None, metavar="S", help="seconds per solve")
     run.add_argument("--gap", type=GAP, default=1e-4, metavar="G", help="relative MIP gap (default 1e-4)")
     run.add_argument("--threads", type=COUNT, default=1, help="HiGHS threads per solve (default 1: the same plan "
@@ -73,11 +82,12 @@ def _parser() -> argparse.ArgumentParser:
     breakeven.add_argument("instance", type=Path, metavar="INSTANCE")
     breakeven.add_argument("--param", required=True, metavar="PATH", help="the parameter (PATH* to scale)")
     breakeven.add_argument("--source", required=True, metavar="NAME",
-                           help="a source name, or a kind of source (orbital, build, hyperscaler_contract...)")
-    breakeven.add_argument("--between", required=True, nargs=2, type=float, metavar=("A", "B"))
+                           help=f"a source name, or a kind of source: {', '.join(SOURCE_KINDS)}")
+    breakeven.add_argument("--between", required=True, nargs=2, type=FINITE, metavar=("A", "B"),
+                           help="the range searched, A < B")
     breakeven.add_argument("--by", default=None, metavar="YYYY-MM", help="count only MW online in periods starting "
                            "by this month (leaves out capacity bought at the very end for its salvage value)")
-    breakeven.add_argument("--tolerance", type=float, default=None,
+    breakeven.add_argument("--tolerance", type=_bounded(float, 0, open_low=True), default=None,
                            help="width of the final bracket, in the parameter's unit (default: 1%% of B - A)")
     _what_if_options(breakeven)
 
@@ -97,7 +107,8 @@ def _parser() -> argparse.ArgumentParser:
     economics = commands.add_parser("economics", help="levelized cost of each source by component, per MW-year "
                                     "and per compute unit-year (table, CSV and chart)")
     economics.add_argument("instance", type=Path, metavar="INSTANCE")
-    economics.add_argument("--year", type=int, default=None, metavar="Y", help="start year costed (default: "
+    economics.add_argument("--year", type=_bounded(int, 1900, 2200), default=None, metavar="Y",
+                           help="start year costed (default: "
                            "every year of the horizon a source can start in)")
     economics.add_argument("--out", default=None, type=Path, help="output directory (default: results/<instance>)")
 
@@ -127,7 +138,10 @@ def _bounded(kind: type, low: float, high: float = float("inf"), *, open_low: bo
         try:
             number = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"expected {'a whole' if kind is int else 'a'} number, got {text!r}") \
+                from None
+        if not math.isfinite(number):
+            raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
         if not (low < number if open_low else low <= number) or not number <= high:
             side = "above" if open_low else "at least"
             raise argparse.ArgumentTypeError(f"expected {side} {low:g}" + (f" and at most {high:g}"
@@ -136,6 +150,7 @@ def _bounded(kind: type, low: float, high: float = float("inf"), *, open_low: bo
     return parse
 
 
+FINITE = _bounded(float, -float("inf"), open_low=True)
 GAP = _bounded(float, 0, 0.99, open_low=True)
 SECONDS = _bounded(float, 0, open_low=True)
 COUNT = _bounded(int, 0)
@@ -149,6 +164,54 @@ def _what_if_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--time-limit", type=SECONDS, default=None, metavar="S", help="seconds per solve")
     command.add_argument("--gap", type=GAP, default=1e-4, metavar="G", help="relative MIP gap (default 1e-4)")
     command.add_argument("--threads", type=COUNT, default=None, help="HiGHS threads (default: HiGHS's choice)")
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("dcopt")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"
+
+
+def _folder_problem(path: Path, named: Path) -> str | None:
+    """Why ``path`` cannot be written in as a folder (made if it does not exist), or None; said of ``named``, the
+    path the user gave (``path`` itself or a file in it)."""
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        return "is a file; expected a folder" if existing == named else f"{existing} is a file, not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"cannot write in {existing} (permission denied)"
+    return None
+
+
+def check_folder(path: Path, argument: str) -> None:
+    """Raise :class:`InstanceError` unless ``path`` is a folder this process can write in, or can be made as one:
+    checked before any solve, so an hour of solving is never lost to an output that cannot be written."""
+    if problem := _folder_problem(path, path):
+        raise InstanceError(f"{argument} {path}: {problem}")
+
+
+def check_file(path: Path, argument: str) -> None:
+    """As :func:`check_folder`, for a file to be written (replaced if it exists)."""
+    if path.is_dir():
+        problem = "is a folder; expected a file name"
+    elif path.exists() and not os.access(path, os.W_OK):
+        problem = "cannot write it (permission denied)"
+    else:
+        problem = _folder_problem(path.parent, path)
+    if problem:
+        raise InstanceError(f"{argument} {path}: {problem}")
+
+
+def _out(args: argparse.Namespace, default: Path) -> Path:
+    """The output folder of a what-if command (``--out``, or ``default``), checked to be writable."""
+    out = args.out if args.out is not None else default
+    check_folder(out, f"dcopt {args.command}: --out" if args.out is not None else f"dcopt {args.command}: output")
+    return out
 
 
 def _fixed_changes(texts: list[str]) -> dict:
@@ -246,11 +309,8 @@ def solve_command(args: argparse.Namespace) -> int:
     if not files:
         print("dcopt solve: no instance files found in " + " ".join(args.paths), file=sys.stderr)
         return EXIT_INVALID
-    try:  # before any solve: an output folder that cannot be made is found now, not after an hour of solving
-        args.out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        print(f"dcopt solve: cannot write to {args.out}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_SOLVE_FAILED
+    for folder in (args.out, *(args.out / path.stem for path in files)):
+        check_folder(folder, "dcopt solve: --out")
     options = (args.out, args.time_limit, args.gap, args.threads, args.report)
     rows: list[dict] = []
 
@@ -308,12 +368,8 @@ def solve_command(args: argparse.Namespace) -> int:
 def marginal_command(args: argparse.Namespace) -> int:
     """Solve, fix the integer plan, write the marginal-value tables and print a summary of them."""
     path: Path = args.instance
-    try:
-        instance = load_instance(path)
-    except InstanceError as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_INVALID
-    out = args.out if args.out is not None else Path("results") / path.stem / "marginal"
+    out = _out(args, Path("results") / path.stem / "marginal")
+    instance = load_instance(path)
     try:
         values = marginal_values(Planner(instance), time_limit=args.time_limit, mip_gap=args.gap)
     except ValueError as exc:  # no plan: infeasible, nothing found within the time limit...
@@ -346,10 +402,10 @@ def tornado_command(args: argparse.Namespace) -> int:
     if not lines:
         raise InstanceError("dcopt tornado: give at least one --param PATH=LOW:HIGH (or --params FILE)")
     parameters = [parse_param(line) for line in lines]
+    out = _out(args, Path("results") / args.instance.stem)
     instance = load_instance(args.instance)
     result = tornado(instance, parameters, fixed=_fixed_changes(args.fixed), mip_gap=args.gap,
                      time_limit=args.time_limit, threads=args.threads)
-    out = args.out if args.out is not None else Path("results") / args.instance.stem
     out.mkdir(parents=True, exist_ok=True)
     result.to_csv(out / "tornado.csv")
     plot_tornado(result.table, out / "tornado", base_usd=result.base_usd)
@@ -364,13 +420,18 @@ def tornado_command(args: argparse.Namespace) -> int:
 
 
 def breakeven_command(args: argparse.Namespace) -> int:
-    from solver.sensitivity import breakeven
+    from solver.sensitivity import breakeven, check_month_in_horizon, check_source
 
     path = args.param.strip()
     low, high = args.between
-    parameter = Parameter(path=path.removesuffix("*"), low=min(low, high), high=max(low, high),
-                          scale=path.endswith("*"))
+    if not low < high:
+        raise InstanceError(f"dcopt breakeven: --between A B: expected A < B, got {low:g} and {high:g}")
+    parameter = Parameter(path=path.removesuffix("*"), low=low, high=high, scale=path.endswith("*"))
+    out = _out(args, Path("results") / args.instance.stem)
     instance = load_instance(args.instance)
+    check_source(instance, args.source, "dcopt breakeven: --source")
+    if args.by is not None:
+        check_month_in_horizon(instance, args.by, "dcopt breakeven: --by")
     try:
         result = breakeven(instance, parameter, args.source, tolerance=args.tolerance, by=args.by,
                            fixed=_fixed_changes(args.fixed), mip_gap=args.gap, time_limit=args.time_limit,
@@ -380,7 +441,6 @@ def breakeven_command(args: argparse.Namespace) -> int:
     except (ValueError, RuntimeError) as exc:  # no sign change between the ends, or a solve without a plan
         print(f"{args.instance}: {exc}", file=sys.stderr)
         return EXIT_SOLVE_FAILED
-    out = args.out if args.out is not None else Path("results") / args.instance.stem
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(out / "breakeven.csv", result.evaluations.to_csv(index=False))
     # What the evaluations are of, for the report's chart and text (JSON has no inf: an unknown band is null).
@@ -398,9 +458,10 @@ def breakeven_command(args: argparse.Namespace) -> int:
 def sweep_command(args: argparse.Namespace) -> int:
     from solver.sweep import load_spec, run_sweep
 
+    out = _out(args, Path("results") / args.instance.stem / f"sweep-{args.spec.stem}")
+    check_file(out / "points.sqlite", "dcopt sweep: --out")
     spec = load_spec(args.spec)
     instance = load_instance(args.instance)
-    out = args.out if args.out is not None else Path("results") / args.instance.stem / f"sweep-{args.spec.stem}"
     run = run_sweep(instance, spec, out / "points.sqlite", workers=args.jobs, persistent=not args.rebuild,
                     progress=not args.no_progress, limit=args.limit)
     write_atomic(out / "points.csv", run.points.to_csv(index=False))
@@ -417,14 +478,14 @@ def sweep_command(args: argparse.Namespace) -> int:
 def economics_command(args: argparse.Namespace) -> int:
     from solver.economics import format_economics
 
+    out = _out(args, Path("results") / args.instance.stem)
     instance = load_instance(args.instance)
-    out = args.out if args.out is not None else Path("results") / args.instance.stem
     try:
         table = write_economics(instance, out, args.year)
     except InstanceError:
         raise
     except ValueError as exc:  # a year outside the horizon, say: one line and exit 2, as any bad input
-        raise InstanceError(f"{args.instance}: {exc}") from None
+        raise InstanceError(f"dcopt economics: --year: {exc}") from None
     print(format_economics(table, args.year))
     print(f"\nTable and chart written to {out / 'economics.csv'} and {out / 'economics.png'}")
     return EXIT_OK
@@ -433,6 +494,8 @@ def economics_command(args: argparse.Namespace) -> int:
 def report_command(args: argparse.Namespace) -> int:
     from solver.report import ReportError, write_report
 
+    check_file(args.out if args.out is not None else args.result_dir / "report.html",
+               "dcopt report: --out" if args.out is not None else "dcopt report: output")
     try:
         path = write_report(args.result_dir, args.out)
     except ReportError as exc:  # not a result folder, a table not as dcopt writes it
@@ -444,6 +507,7 @@ def report_command(args: argparse.Namespace) -> int:
 def generate_command(args: argparse.Namespace) -> int:
     from solver.generate import generate_yaml
 
+    check_file(args.out, "dcopt generate: --out")
     try:
         text = generate_yaml(seed=args.seed, sites=args.sites, contracts=args.contracts,
                              satellite_classes=args.satellite_classes, hardware_generations=args.hardware_generations,
@@ -456,8 +520,10 @@ def generate_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-WHAT_IF_COMMANDS = {"tornado": tornado_command, "breakeven": breakeven_command, "sweep": sweep_command,
-                    "generate": generate_command, "economics": economics_command, "report": report_command}
+COMMANDS = {"validate": lambda args: validate_command(args.paths), "solve": solve_command,
+            "marginal": marginal_command, "tornado": tornado_command, "breakeven": breakeven_command,
+            "sweep": sweep_command, "generate": generate_command, "economics": economics_command,
+            "report": report_command}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -471,23 +537,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.command == "validate":
-        return validate_command(args.paths)
-    if args.command == "marginal":
-        return marginal_command(args)
-    if args.command in WHAT_IF_COMMANDS:
-        try:
-            return WHAT_IF_COMMANDS[args.command](args)
-        except InstanceError as exc:  # a bad path, range, spec or instance: one line, before any solve
-            print(exc, file=sys.stderr)
-            return EXIT_INVALID
-        except (RuntimeError, OSError, sqlite3.Error) as exc:  # no plan where one is needed, a dead worker, I/O
-            print(f"dcopt {args.command}: {exc}", file=sys.stderr)
-            return EXIT_SOLVE_FAILED
-    if args.jobs < 1:
-        print("dcopt solve: -j must be at least 1", file=sys.stderr)
+    try:
+        return COMMANDS[args.command](args)
+    except InstanceError as exc:  # a bad argument, path, range, spec or instance: one line, before any solve
+        print(exc, file=sys.stderr)
         return EXIT_INVALID
-    return solve_command(args)
+    except (RuntimeError, OSError, sqlite3.Error) as exc:  # no plan where one is needed, a dead worker, I/O
+        print(f"dcopt {args.command}: {exc}", file=sys.stderr)
+        return EXIT_SOLVE_FAILED
+    except Exception as exc:  # a bug of ours: one line, never a traceback
+        print(f"dcopt {args.command}: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_SOLVE_FAILED
 
 
 if __name__ == "__main__":

@@ -70,7 +70,8 @@ def load_result(result_dir: Path) -> Result:
         raise ReportError(f"{result_dir / 'summary.json'}: cannot read: {exc}") from None
     tables = {name: _read_csv(result_dir / f"{name}.csv") for name in TABLES if (result_dir / f"{name}.csv").is_file()}
     if "event" in tables.get("plan", pd.DataFrame()).columns:
-        tables["plan"]["event"] = tables["plan"]["event"].fillna("")
+        # A column with no event at all reads as empty floats
+        tables["plan"]["event"] = tables["plan"]["event"].astype(object).fillna("").astype(str)
     try:
         return Result(instance_name=summary["instance"], status=summary["status"],
                       message=summary.get("message") or "", objective_usd=summary.get("net_present_cost_usd"),

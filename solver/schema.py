@@ -350,6 +350,10 @@ class Resale(Strict):
     market_cap_mw: YearSchedule = Field(description="at most this many MW can be leased out at once")
 
 
+# The kinds of capacity source, as the plan's ``kind`` column names them (one module of models/ each).
+SOURCE_KINDS = ("hyperscaler_contract", "fixed_block_lease", "own_build", "orbital")
+
+
 class Instance(Strict):
     """One planning problem."""
 
@@ -366,6 +370,13 @@ class Instance(Strict):
     capital_budget_usd_per_year: YearSchedule | None = Field(
         None, description="capital spent per calendar year (builds, refreshes, satellites, launches) at most"
     )
+
+    def sources(self) -> dict[str, str]:
+        """The kind of each capacity source, by name (names are unique across kinds)."""
+        return ({name: "hyperscaler_contract" for name in self.hyperscaler_contracts}
+                | {name: "fixed_block_lease" for name in self.fixed_block_leases}
+                | {name: "own_build" for name in (self.terrestrial.sites if self.terrestrial else {})}
+                | {name: "orbital" for name in (self.orbital.satellite_classes if self.orbital else {})})
 
     @model_validator(mode="after")
     def _cross_references_and_dates(self) -> Instance:

@@ -14,6 +14,7 @@ indicator undecided (``noise_band``), so a tolerance finer than that band is kno
 
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,7 @@ from scipy import optimize
 from solver.instance import InstanceError
 from solver.params import Parameter, apply, check
 from solver.results import write_atomic
-from solver.schema import MONTH_PATTERN, Instance
+from solver.schema import MONTH_PATTERN, SOURCE_KINDS, Instance, month_index
 from solver.solve import Planner, Result
 from solver.sweep import IN_PLAN_MW, point_outputs
 
@@ -151,9 +152,13 @@ def breakeven(instance: Instance, parameter: Parameter, source: str, *, toleranc
     capacity bought in the last months only for its salvage value out of the question). ``tolerance`` (default 1%
     of the range) is the bracket width at which bisection stops. Raises ``ValueError`` if the indicator is the
     same at both ends."""
+    check_source(instance, source)
+    if not parameter.low < parameter.high:
+        raise InstanceError(f"{parameter.label}: expected a range LOW < HIGH to search, got "
+                            f"{parameter.low:g} and {parameter.high:g}")
     check(instance, [parameter], fixed)
-    if by is not None and not MONTH_PATTERN.match(by):
-        raise InstanceError(f"by: expected a month as YYYY-MM, got {by!r}")
+    if by is not None:
+        check_month_in_horizon(instance, by)
     low, high = parameter.low, parameter.high
     tolerance = tolerance if tolerance is not None else (high - low) / 100
     if not tolerance > 0:
@@ -259,11 +264,32 @@ def _sources(planner: Planner, result: Result) -> dict[str, dict]:
     return point_outputs(result, planner.parts.grid.months_per_period)["sources"]
 
 
+def check_source(instance: Instance, source: str, argument: str = "source") -> None:
+    """Raise :class:`InstanceError` unless ``source`` names a source of ``instance`` or a kind it has."""
+    names = instance.sources()
+    if source in names or source in names.values():
+        return
+    known = sorted(names) + sorted(set(names.values()))
+    if source in SOURCE_KINDS:
+        raise InstanceError(f"{argument} {source}: {instance.name} has no source of this kind (its sources: "
+                            f"{', '.join(known) or 'none'})")
+    guess = difflib.get_close_matches(source, known + list(SOURCE_KINDS), n=1)
+    raise InstanceError(f"{argument} {source}: no source or kind of source of {instance.name} has this name"
+                        + (f" (did you mean {guess[0]!r}?)" if guess else "")
+                        + f"; known: {', '.join(known) or 'none'}")
+
+
+def check_month_in_horizon(instance: Instance, month: str, argument: str = "by") -> None:
+    """Raise :class:`InstanceError` unless ``month`` is a ``YYYY-MM`` month of ``instance``'s horizon."""
+    horizon = instance.horizon
+    if not MONTH_PATTERN.match(month):
+        raise InstanceError(f"{argument} {month}: expected a month as YYYY-MM")
+    if not month_index(horizon.start) <= month_index(month) <= month_index(horizon.end):
+        raise InstanceError(f"{argument} {month}: expected a month in the horizon {horizon.start}..{horizon.end}")
+
+
 def _matching(result: Result, source: str, by: str | None) -> pd.Series:
     plan = result.plan
     matching = (plan["source"] == source) | (plan["kind"] == source)
-    if not matching.any():
-        known = sorted(set(plan["source"]) | set(plan["kind"]))
-        raise InstanceError(f"no source or kind of source named {source!r} (known: {', '.join(known)})")
     return matching & (plan["period"] <= by) if by else matching  # period labels are YYYY-MM of the first month
 

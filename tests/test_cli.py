@@ -8,6 +8,7 @@ import sys
 
 import pandas as pd
 import pytest
+import yaml
 from conftest import INSTANCES, ROOT
 
 SMALL = INSTANCES / "small.yaml"
@@ -79,20 +80,160 @@ def test_infeasible_instance_exits_1_without_tables(tmp_path):
     assert not (tmp_path / "out" / "hard_floor" / "plan.csv").read_text().strip().splitlines()[1:]
 
 
-def test_no_files_and_bad_options(tmp_path):
+def test_no_files(tmp_path):
     assert dcopt("solve", tmp_path).returncode == 2
     assert dcopt("validate", tmp_path).returncode == 2
-    assert dcopt("solve", SMALL, "-j", "0").returncode == 2
-    assert dcopt("frobnicate").returncode == 2
 
 
-def test_unwritable_output_is_one_line_not_a_traceback(tmp_path):
+def one_line_error(run: subprocess.CompletedProcess) -> str:
+    """The one line a rejected command prints: exit code 2, no traceback, nothing on stdout."""
+    assert run.returncode == 2, (run.returncode, run.stdout, run.stderr)
+    assert "Traceback" not in run.stderr and not run.stdout
+    [line] = run.stderr.splitlines()
+    return line
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (("solve", SMALL, "--gap", "abc"), "dcopt solve: argument --gap: expected a number, got 'abc'"),
+    (("solve", SMALL, "-j", "0"), "dcopt solve: argument -j/--jobs: expected at least 1, got 0"),
+    (("sweep", SMALL), "dcopt sweep: the following arguments are required: --spec"),
+    (("frobnicate",), "dcopt: argument command: invalid choice: 'frobnicate'"),
+    (("breakeven", SMALL, "--param", "x", "--source", "sat", "--between", "1", "nan"),
+     "dcopt breakeven: argument --between: expected a finite number, got 'nan'"),
+])
+def test_usage_errors_are_one_line_with_a_pointer_to_help(args, expected):
+    line = one_line_error(dcopt(*args))
+    assert line.startswith(expected), line
+    assert line.endswith("--help')"), line
+
+
+def test_version():
+    run = dcopt("--version")
+    assert run.returncode == 0 and run.stdout.startswith("dcopt 0.")
+
+
+BREAKEVEN = ("breakeven", SMALL, "--param", "orbital.launch_vehicles.rocket.launch_price_usd_per_kg")
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (("--source", "build", "--between", "50", "20000"),
+     "dcopt breakeven: --source build: no source or kind of source of small has this name (did you mean "
+     "'own_build'?); known: cloud, colossus, plain, sat, fixed_block_lease, hyperscaler_contract, orbital, own_build"),
+    (("--source", "sta", "--between", "50", "20000"), "(did you mean 'sat'?)"),
+    (("--source", "sat", "--between", "20000", "50"),
+     "dcopt breakeven: --between A B: expected A < B, got 20000 and 50"),
+    (("--source", "sat", "--between", "50", "50"), "expected A < B, got 50 and 50"),
+    (("--source", "sat", "--between", "50", "20000", "--by", "2028-01"),
+     "dcopt breakeven: --by 2028-01: expected a month in the horizon 2026-01..2027-12"),
+    (("--source", "sat", "--between", "50", "20000", "--by", "2027-1"),
+     "dcopt breakeven: --by 2027-1: expected a month as YYYY-MM"),
+])
+def test_breakeven_arguments_are_checked_before_any_solve(tmp_path, args, expected):
+    line = one_line_error(dcopt(*BREAKEVEN, *args, "--out", tmp_path / "out"))
+    assert expected in line, line
+    assert not (tmp_path / "out").exists()  # written only after the solves: none ran
+
+
+def test_breakeven_help_lists_the_kinds_it_takes():
+    assert "hyperscaler_contract, fixed_block_lease, own_build, orbital" in " ".join(
+        dcopt("breakeven", "--help").stdout.split())
+
+
+def test_a_kind_the_instance_lacks_is_named(tmp_path):
+    text = SMALL.read_text()
+    path = tmp_path / "ground.yaml"
+    path.write_text(text[:text.index("orbital:")] + text[text.index("resale:"):])
+    line = one_line_error(dcopt(*BREAKEVEN[:1], path, "--param", "resale.price_usd_per_mw_month", "--source",
+                                "orbital", "--between", "1", "2", "--out", tmp_path / "out"))
+    assert line == ("dcopt breakeven: --source orbital: small has no source of this kind (its sources: cloud, "
+                    "colossus, plain, fixed_block_lease, hyperscaler_contract, own_build)")
+
+
+def _outputs(tmp_path):
+    """(command arguments, the --out value) for every command, with a placeholder for the --out value."""
+    result = tmp_path / "result"
+    result.mkdir()
+    (result / "summary.json").write_text("{}")
+    return [("solve", SMALL), ("marginal", SMALL), ("tornado", SMALL, "--param", "resale.market_cap_mw=1:2"),
+            (*BREAKEVEN, "--source", "sat", "--between", "50", "20000"),
+            ("sweep", SMALL, "--spec", INSTANCES / "sweeps" / "small_lhs.yaml"), ("economics", SMALL)]
+
+
+def test_an_output_that_cannot_be_written_is_refused_before_any_solve(tmp_path):
     blocker = tmp_path / "a_file"
-    blocker.write_text("not a directory")
-    run = dcopt("solve", SMALL, "--out", blocker, "--quiet")
-    assert run.returncode == 1
-    assert "Traceback" not in run.stderr
-    assert "error while solving or writing" in run.stderr or "cannot write" in run.stderr
+    blocker.write_text("not a folder")
+    for args in _outputs(tmp_path):
+        line = one_line_error(dcopt(*args, "--out", blocker))
+        assert line == f"dcopt {args[0]}: --out {blocker}: is a file; expected a folder", line
+        line = one_line_error(dcopt(*args, "--out", blocker / "below"))
+        assert line == f"dcopt {args[0]}: --out {blocker / 'below'}: {blocker} is a file, not a folder", line
+    for args in (("report", tmp_path / "result"), ("generate", "--seed", "1")):
+        line = one_line_error(dcopt(*args, "--out", tmp_path))
+        assert line == f"dcopt {args[0]}: --out {tmp_path}: is a folder; expected a file name", line
+        line = one_line_error(dcopt(*args, "--out", blocker / "x.html"))
+        assert line == f"dcopt {args[0]}: --out {blocker / 'x.html'}: {blocker} is a file, not a folder", line
+    assert blocker.read_text() == "not a folder"
+
+
+def test_a_result_folder_that_is_a_file_is_refused_before_any_solve(tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "small").write_text("in the way")
+    line = one_line_error(dcopt("solve", INSTANCES / "reference.yaml", SMALL, "--out", tmp_path / "out"))
+    assert line == f"dcopt solve: --out {tmp_path / 'out' / 'small'}: is a file; expected a folder"
+    assert not (tmp_path / "out" / "reference").exists()  # the first file was not solved either
+
+
+def test_degenerate_instances_solve_in_one_batch_and_a_bad_one_does_not_stop_it(tmp_path):
+    from test_fuzz import DEGENERATE, degenerate
+
+    folder = tmp_path / "instances"
+    folder.mkdir()
+    (folder / "a_broken.yaml").write_text("name: [unclosed\n")
+    names = [name.replace(" ", "_") for name in DEGENERATE]
+    for name, stem in zip(DEGENERATE, names, strict=True):
+        (folder / f"{stem}.yaml").write_text(yaml.safe_dump(degenerate(name)))
+    run = dcopt("solve", folder, "--out", tmp_path / "out", "--report", "--quiet")
+    assert run.returncode == 2  # the broken file
+    assert "Traceback" not in run.stderr and "HiGHS" not in run.stdout + run.stderr
+    [error] = run.stderr.splitlines()
+    assert error.startswith(f"{folder / 'a_broken.yaml'}: (YAML)")
+    lines = run.stdout.splitlines()
+    solved = [line.rsplit(" ", 1)[0] for line in lines[:-1]]
+    assert solved == [f"{folder / stem}.yaml: optimal" for stem in sorted(names)]  # in file order
+    # nothing to serve, or nothing worth serving, costs nothing (the other costs are worked out in test_solve)
+    assert {line.rsplit(" ", 1)[1] for line in lines if "zero_demand" in line or "everything_unmet" in line} == {
+        "$0.00B"}
+    for stem in names:
+        assert (tmp_path / "out" / stem / "report.html").stat().st_size > 0, stem
+
+
+def test_an_exception_in_one_file_of_a_batch_is_that_files_failure(tmp_path, monkeypatch, capsys):
+    from solver import cli
+
+    def summary_that_fails_for_a(result):
+        if result.instance_name == "a":
+            raise KeyError("planted")
+        return real(result)
+
+    real = cli.format_summary
+    monkeypatch.setattr(cli, "format_summary", summary_that_fails_for_a)
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.yaml").write_text(SMALL.read_text().replace("name: small", f"name: {name}"))
+    code = cli.main(["solve", str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml"), "--out", str(tmp_path / "out"),
+                     "--quiet"])
+    assert code == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert line == f"{tmp_path / 'a.yaml'}: error while solving or writing: KeyError: 'planted'"
+    summary = pd.read_csv(tmp_path / "out" / "summary.csv")
+    assert summary["status"].tolist() == ["error", "optimal"]
+
+
+def test_no_banner_between_the_lines_of_a_sweeps_progress_bar(tmp_path):
+    run = dcopt("sweep", SMALL, "--spec", INSTANCES / "sweeps" / "small_lhs.yaml", "--out", tmp_path, "--limit",
+                "2", "-j", "2")
+    assert run.returncode == 0, run.stderr
+    assert "sweep:" in run.stderr  # the progress bar
+    assert "HiGHS" not in run.stdout + run.stderr
 
 
 ROCKET_PRICE = "orbital.launch_vehicles.rocket.launch_price_usd_per_kg"

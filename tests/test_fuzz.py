@@ -377,6 +377,47 @@ def test_hostile_yaml_is_bounded(folder: Path, text: str, expected: str) -> None
     assert ("merge keys" in str(err.value)) == ("merge keys" in expected)
 
 
+SOURCE_SECTIONS = ("hyperscaler_contracts", "fixed_block_leases", "terrestrial", "orbital", "resale")
+
+
+def degenerate(name: str) -> dict:
+    """The small instance made valid but odd: no sources, one kind, no demand, nothing worth buying, one period."""
+    data = yaml.safe_load(BASES["small"])
+    if name == "no sources":
+        for section in SOURCE_SECTIONS:
+            del data[section]
+    elif name == "contracts only":
+        for section in SOURCE_SECTIONS[1:]:
+            del data[section]
+    elif name == "zero demand":
+        data["demand"]["training"] = {"series_units": {"2026-01": 0}, "unmet_penalty_usd_per_unit_month": 3400}
+        data["demand"]["inference"]["series_units"] = {"2026-01": 0}
+    elif name == "everything unmet":
+        for workload in ("training", "inference"):
+            data["demand"][workload]["unmet_penalty_usd_per_unit_month"] = 0
+    elif name == "one period":  # 2026 as one yearly period; the dates after it moved into it
+        data["horizon"].update(end="2026-12", period="year")
+        data["demand"]["inference"]["series_units"] = {"2026-01": 50000}
+        data["orbital"]["launch_vehicles"]["rocket"]["earliest_launch"] = "2026-07"
+        data["orbital"]["satellite_classes"]["sat"]["earliest_launch"] = "2026-07"
+    return data
+
+
+DEGENERATE = ("no sources", "contracts only", "zero demand", "everything unmet", "one period")
+
+
+@pytest.mark.parametrize("name", DEGENERATE)
+def test_degenerate_instances_are_valid_and_solve(folder: Path, name: str) -> None:
+    """Valid but odd: each loads and solves to a proven optimum with a plan (the summary, the report and the
+    CLI batch of them are tested in test_solve and test_cli)."""
+    instance = try_file(folder / "degenerate.yaml", yaml.safe_dump(degenerate(name)).encode())
+    assert isinstance(instance, Instance)
+    result = solve(instance, threads=1)
+    assert result.status == "optimal" and result.has_plan
+    if name in ("zero demand", "everything unmet"):
+        assert result.objective_usd == pytest.approx(0.0, abs=1e-3)  # nothing to serve, or nothing worth serving
+
+
 def test_valid_mutations_are_accepted_and_solve(folder: Path) -> None:
     """The other side of the property: a loader that rejected every file would pass the tests above. Twice the
     demand and half the launch price are valid instances, and each solves to a proven optimum."""

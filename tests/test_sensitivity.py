@@ -110,7 +110,8 @@ def test_breakeven_by_kind_of_source_and_without_a_sign_change():
     assert by_kind.bracket[0] <= 2e9 / 600 <= by_kind.bracket[1]
     with pytest.raises(ValueError, match="in the plan at both"):
         breakeven(breakeven_instance(), Parameter(path=PRICE, low=1e6, high=3e6), "cloud")
-    with pytest.raises(InstanceError, match="no source or kind of source named 'cluod'"):
+    with pytest.raises(InstanceError, match=r"source cluod: no source or kind of source of tiny has this name "
+                                            r"\(did you mean 'cloud'\?\)"):
         breakeven(breakeven_instance(), Parameter(path=PRICE, low=1e6, high=1e7), "cluod")
     with pytest.raises(InstanceError, match="tolerance"):
         breakeven(breakeven_instance(), Parameter(path=PRICE, low=1e6, high=1e7), "cloud", tolerance=0)
@@ -129,10 +130,11 @@ def test_tornado_puts_an_end_without_a_plan_first():
 
 
 def test_breakeven_counts_only_capacity_online_by_the_month_given():
-    """The block is taken (below the break-even) from 2026-01: it is online by 2026-01, and not by 2025-12."""
+    """The block is taken (below the break-even) from 2026-01: it is online by 2026-01. A month before the
+    horizon counts nothing at all: an input error, not "never in the plan"."""
     price = Parameter(path=PRICE, low=1e6, high=1e7)
     assert breakeven(breakeven_instance(), price, "cloud", tolerance=1e5, by="2026-01").in_plan_below
-    with pytest.raises(ValueError, match="not in the plan by 2025-12 at both"):
+    with pytest.raises(InstanceError, match=r"by 2025-12: expected a month in the horizon 2026-01\.\.2026-12"):
         breakeven(breakeven_instance(), price, "cloud", by="2025-12")
     with pytest.raises(InstanceError, match="expected a month as YYYY-MM"):
         breakeven(breakeven_instance(), price, "cloud", by="2026-1")

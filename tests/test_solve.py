@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import INSTANCES
+from conftest import INSTANCES, contract, make_instance, solve_optimal
 
 from solver import Planner, load_instance, solve, with_changes
 from solver.audit import audit
@@ -123,3 +123,39 @@ def test_the_audit_measures_an_objective_that_disagrees_with_the_plan():
     checked = audit(planner.model, planner.parts, 1.01 * result.objective_usd)
     assert checked["recomputed_usd"] == pytest.approx(result.objective_usd, rel=1e-9)
     assert checked["relative_difference"] == pytest.approx(0.01 / 1.01, rel=1e-6)
+
+
+# -- valid but odd instances: worked by hand on the tiny base (12 months, no discounting, 1,000 units per MW) ------
+
+def _demand(units: float, penalty: float = 10_000) -> dict:
+    return {w: {"series_units": {"2026-01": units}, "unmet_penalty_usd_per_unit_month": penalty}
+            for w in ("training", "inference")}
+
+
+@pytest.mark.parametrize(("changes", "npc_usd", "unmet_units"), [
+    # no sources: every unit unmet, 2 workloads x 100 units x 12 months x $10,000 = $24M
+    ({"demand": _demand(100)}, 24e6, 100),
+    # a one-month horizon: 2 x 100 x 1 x $10,000 = $2M
+    ({"demand": _demand(100), "horizon": {"end": "2026-01"}}, 2e6, 100),
+    # zero demand: nothing to buy, nothing unmet
+    ({"hyperscaler_contracts": contract()}, 0.0, 0),
+    # unmet demand costs nothing: buying a $100M-a-month block is never worth it, and everything goes unmet
+    ({"demand": _demand(50_000, penalty=0), "hyperscaler_contracts": contract()}, 0.0, 50_000),
+    # one kind of source only: 2 x 50,000 units = 100 MW, one block at $100M a month beats $1B of unmet demand:
+    # 12 x $100M = $1.2B, nothing unmet
+    ({"demand": _demand(50_000), "hyperscaler_contracts": contract()}, 1.2e9, 0),
+])
+def test_valid_but_odd_instances_solve_summarise_and_report(tmp_path, changes, npc_usd, unmet_units):
+    from solver.report import plan_in_words, write_report
+    from solver.results import format_summary
+
+    result = solve_optimal(make_instance(**changes))
+    assert result.objective_usd == pytest.approx(npc_usd, abs=1e-3)
+    assert result.demand["unmet_units"].tolist() == pytest.approx([unmet_units] * len(result.demand))
+    summary = format_summary(result)
+    assert f"Net present cost: ${npc_usd / 1e9:,.2f}B" in summary
+    assert ("no capacity sources" in summary) == ("hyperscaler_contracts" not in changes)
+    assert plan_in_words(result)[0].startswith("Meeting demand that grows from")
+    result.to_csv(tmp_path)
+    result.to_json(tmp_path / "result.json")
+    assert write_report(tmp_path).is_file()

@@ -9,7 +9,8 @@ Variables, per satellite class ``k``, launch vehicle ``v`` and period ``t``:
   ``orbit_flights[k,t]``  integer flights carrying class ``k`` at ``t`` (a flight carries one class, so a
                           satellite is never split across flights).
 Constraints: ``orbit_payload``: launch[k,t] <= floor(payload / mass_k) x flights[k,t]; ``orbit_cadence``: the
-flights of all classes on vehicle ``v`` at most its cap per period. The inference share orbit may serve is
+flights of all classes on vehicle ``v`` at most its slots in the period (:func:`flight_slots`: cadence is a rate,
+and a slot not flown is lost). The inference share orbit may serve is
 enforced in the core demand balance (pool ``orbit``).
 Costs: launch (price per kg x mass), satellite hardware and GPUs at launch, opex on the kW online; salvage
 at the horizon end, straight line over the life, of all three capital costs.
@@ -60,6 +61,17 @@ def class_arrays(parts: Parts, name: str) -> dict:
     }
 
 
+def flight_slots(grid: TimeGrid, flights_per_month: float | dict[int, float]) -> np.ndarray:
+    """Flights a vehicle may make in each period: its cadence is a rate, so the flights it may have made by the
+    end of period ``t`` are the rate summed over the months since the horizon start, rounded down, and period
+    ``t`` gets the ones that count adds. Half a flight a month is one flight every second month (not none, as
+    rounding each month down would give), in monthly and quarterly periods alike. A slot not flown is lost: a
+    rocket that stays on the ground this month does not fly twice next month."""
+    rate = grid.year_schedule(flights_per_month)
+    flown_by_end = np.floor(np.cumsum(rate * grid.months_per_period) + 1e-9)
+    return np.diff(flown_by_end, prepend=0.0)
+
+
 def add(m, parts: Parts) -> None:
     inst, grid = parts.instance, parts.grid
     orbital = inst.orbital
@@ -69,8 +81,7 @@ def add(m, parts: Parts) -> None:
     vehicles = sorted({orbital.satellite_classes[k].launch_vehicle for k in classes})
     data = {k: class_arrays(parts, k) for k in classes}
     T = range(grid.n_periods)
-    max_flights = {v: np.floor(grid.year_schedule(orbital.launch_vehicles[v].flights_per_month)
-                               * grid.months_per_period + 1e-9) for v in vehicles}
+    max_flights = {v: flight_slots(grid, orbital.launch_vehicles[v].flights_per_month) for v in vehicles}
 
     vehicle_of = {k: orbital.satellite_classes[k].launch_vehicle for k in classes}
     per_flight = {k: math.floor(orbital.launch_vehicles[vehicle_of[k]].payload_t * 1000

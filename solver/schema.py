@@ -302,7 +302,8 @@ class LearningCurve(Strict):
 
 class LaunchVehicle(Strict):
     payload_t: Positive = Field(description="payload to the operational orbit per flight, tonnes")
-    flights_per_month: YearSchedule = Field(description="cap on flights per month available to the lab")
+    flights_per_month: YearSchedule = Field(description="flights per month available to the lab, a rate: 0.5 is "
+                                            "one flight every second month; a flight not made is not banked")
     earliest_launch: Month
     launch_price_usd_per_kg: YearSchedule | None = Field(None, description="explicit price schedule")
     learning_curve: LearningCurve | None = None

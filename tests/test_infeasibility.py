@@ -114,14 +114,14 @@ def test_a_national_cap_on_new_builds_is_named_in_mw_per_year():
     assert "the national cap on new build MW in 2026 would need to be 10.0 MW higher" in format_summary(result)
 
 
-def test_a_cadence_that_rounds_to_no_flight_a_month_is_still_the_limit_named():
-    """Half a flight a month rounds down to no flight in monthly periods: no satellite can ever go up, 3,000 units
-    short all year. Cadence alone: 1 flight a month (3 satellites of 1 t on the 10 t rocket in 2026-01: one
-    flight; the minimum total is 1 flight, in 2026-01)."""
+def test_half_a_flight_a_month_leaves_the_first_month_short_and_names_the_cadence():
+    """Half a flight a month is a flight every second month: the first is in 2026-02, so the 3 satellites (1 t
+    each, one flight of the 10 t rocket) serve the hard 3,000 units from 2026-02 and 2026-01 is 3,000 short.
+    Cadence alone: 1 more flight, in 2026-01."""
     space = orbital()
     space["launch_vehicles"]["rocket"]["flights_per_month"] = 0.5
     result = solve(make_instance(demand=hard({"2026-01": 3_000}), orbital=space))
-    assert rows_of(result, "demand") == [("training", "2026-01", "2026-12", 3_000.0)]
+    assert rows_of(result, "demand") == [("training", "2026-01", "2026-01", 3_000.0)]
     assert rows_of(result, "launch cadence") == [("rocket", "2026-01", "2026-01", 1.0)]
 
 

@@ -77,6 +77,35 @@ def test_launch_cadence_caps_satellites_per_month():
     assert ((result.binding["family"] == "launch cadence") & (result.binding["periods"] == "2026-01..2026-12")).any()
 
 
+@pytest.mark.parametrize(("period", "expected"), [
+    ("month", [0, 1] * 12),  # the rate adds up to a whole flight every second month
+    ("quarter", [1, 2] * 4),  # 1.5 flights a quarter: floor(1.5) = 1, floor(3) - 1 = 2, floor(4.5) - 3 = 1...
+    ("year", [6, 6]),
+])
+def test_half_a_flight_a_month_is_a_flight_every_second_month(period, expected):
+    """0.5 flights a month over 24 months is 12 flights, on any grid (rounding each month down gave none). Demand
+    of 10^6 units (1,000 satellites) makes every slot worth flying, the last one too: a satellite launched in
+    2027-12 saves $10M of unmet demand that month for $0.1M of opex and 3.5/60 = $0.06M of capital net of its
+    salvage. Two 500 kg satellites a 1 t flight."""
+    inst = make_instance(horizon={"end": "2027-12", "period": period}, demand=training({"2026-01": 1_000_000}),
+                         orbital=orbital({"flights_per_month": 0.5}))
+    result, flights = solve_exact(inst)
+    assert flights == {"rocket": expected}
+    assert plan_of(result, "sat", "new_units") == [2 * f for f in expected]
+
+
+def test_a_cadence_schedule_is_a_rate_in_every_year():
+    """{2026: 0.5, 2027: 2.5} flights a month: 6 flights in 2026 (none if each month were rounded down), one
+    every second month; then 2.5 a month, from 6 by the end of 2026: floor(8.5) - 6 = 2, floor(11) - 8 = 3, ...
+    alternately 2 and 3, 30 in 2027."""
+    from models.orbital import flight_slots
+    from solver.timegrid import TimeGrid
+
+    grid = TimeGrid(make_instance(horizon={"end": "2027-12"}).horizon)
+    slots = flight_slots(grid, {2026: 0.5, 2027: 2.5})
+    assert slots.tolist() == [0, 1] * 6 + [2, 3] * 6
+
+
 def test_launch_cadence_grows_by_year():
     """2026-2027, flights per month 1 in 2026 and 2 in 2027; 2 satellites per flight (500 kg in 1 t): 2 a month in
     2026, 4 a month in 2027. Demand 200,000 units, far above the fleet.

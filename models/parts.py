@@ -51,7 +51,16 @@ COST_CATEGORIES = (
     "salvage",
 )
 
+# Categories paid month by month through a period (discounted by TimeGrid.discount_accruing); the others are lump
+# sums paid at the period's first month (TimeGrid.discount): capital of builds, refreshes and satellites, launches.
+ACCRUING_CATEGORIES = frozenset({"contracts", "leases", "energy", "opex", "unmet_demand", "resale_revenue"})
+
 PeriodExpr = Callable[[int], Any]  # t -> Pyomo expression (or number)
+
+
+def discount_factors(grid: TimeGrid, category: str) -> np.ndarray:
+    """The discount factor of each period for costs of ``category`` (not salvage, which is valued at the end)."""
+    return grid.discount_accruing if category in ACCRUING_CATEGORIES else grid.discount
 
 
 @dataclass

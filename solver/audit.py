@@ -3,9 +3,10 @@
 The audit reads only the *decisions* of a solved model (blocks committed, leases signed and noticed, modules
 built, satellites launched, MW resold, compute served, demand unmet) and rebuilds everything else by simulation:
 blocks held, leases on, MW online per site and hardware generation, fleets with decay and retirement, the compute
-each pool holds, and every cost category. It shares with the model only the evaluation of the instance's data on
-the periods (year schedules, the launch-price curve, the demand curve, which generation is newest) and, to value
-resold MW in compute, each capacity slice's pool and compute per MW; no Pyomo expression or state. The solve
+each pool holds, and every cost category, discounted with factors of its own. It shares with the model only the
+evaluation of the instance's data on the periods (year schedules, the launch-price curve, the demand curve, which
+generation is newest) and, to value resold MW in compute, each capacity slice's pool and compute per MW; no Pyomo
+expression or state. The solve
 compares its total with the objective, and checks that demand is served or reported unmet and that no pool
 serves more compute than it holds.
 """
@@ -141,14 +142,27 @@ def simulate(instance: Instance, d: dict) -> tuple[dict[str, np.ndarray], dict[s
     return {c: cost[c] for c in COST_CATEGORIES if c in cost}, compute
 
 
+# When each category is paid: month by month through a period (a price per MW-month, energy, opex, lost revenue),
+# or as a lump sum at its first month (capital, launches). The audit keeps its own list and its own factors.
+PAID_EACH_MONTH = {"contracts", "leases", "energy", "opex", "unmet_demand", "resale_revenue"}
+
+
 def net_present_cost(instance: Instance, cost: dict[str, np.ndarray]) -> float:
+    """The costs per period discounted to the horizon start month by month: a monthly payment at each month's
+    start, a lump sum at its period's first month, salvage at the horizon end."""
     grid = TimeGrid(instance.horizon)
+    n, months = grid.n_periods, grid.months_per_period
+    monthly = (1.0 + instance.horizon.discount_rate_per_year) ** -(np.arange(n * months) / 12.0)
+    factor = monthly.reshape(n, months)
+    at_end = (1.0 + instance.horizon.discount_rate_per_year) ** -(n * months / 12.0)
     total = 0.0
     for category, per_period in cost.items():
         if category == "salvage":
-            total += grid.discount_end * per_period.sum()
+            total += at_end * per_period.sum()
+        elif category in PAID_EACH_MONTH:
+            total += float(per_period @ factor.mean(axis=1))
         else:
-            total += float(grid.discount @ per_period)
+            total += float(per_period @ factor[:, 0])
     return total
 
 

@@ -3,17 +3,19 @@
 For each capacity source and start year, one MW is held over the source's *holding life* (a contract's or lease's
 minimum term, a build's facility life, a satellite's life) from the first period of that year in which the model
 lets the source start. Every cash flow the MILP would charge for that MW is built with the model's own helpers
-(``models/*.py: *_arrays``, refresh dates, salvage) and discounted with the model's factors (``TimeGrid.discount``).
-The levelized cost of a component is the ratio of present values
+(``models/*.py: *_arrays``, refresh dates, salvage) and discounted with the model's factors (``discount_factors``:
+month by month for what accrues monthly, at the period's first month for lump sums). The levelized cost of a
+component is the ratio of present values
 
-    usd_per_mw_year   = sum_t cost_t delta_t / sum_t mw_t (L/12) delta_t
-    usd_per_unit_year = sum_t cost_t delta_t / sum_t mw_t units_per_mw_t (L/12) delta_t
+    usd_per_mw_year   = sum_t cost_t delta_ct / sum_t mw_t (L/12) delta_mt
+    usd_per_unit_year = sum_t cost_t delta_ct / sum_t mw_t units_per_mw_t (L/12) delta_mt
 
-i.e. the constant rate which, paid at the start of every period the MW is held (as the MILP pays), has the same
-present value as the component. The MILP's discounted charge for holding ``x`` MW over exactly the holding life is
-therefore ``x * usd_per_mw_year * discounted MW-years``, component by component. Component names are the MILP's
-cost categories (``models/parts.py: COST_CATEGORIES``). The table has no total rows: the total of a source and
-start year is the sum of its components. The formulas, and worked examples, are in docs/economics.md.
+(delta_ct the factor of the component's category, delta_mt the monthly-accruing one), i.e. the constant rate which,
+paid month by month while the MW is held, has the same present value as the component. The MILP's discounted
+charge for holding ``x`` MW over exactly the holding life is therefore ``x * usd_per_mw_year * discounted
+MW-years``, component by component. Component names are the MILP's cost categories
+(``models/parts.py: COST_CATEGORIES``). The table has no total rows: the total of a source and start year is the
+sum of its components. The formulas, and worked examples, are in docs/economics.md.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from models.builds import build_arrays, current_generation, refresh_periods, sal
 from models.contracts import contract_arrays
 from models.leases import lease_arrays
 from models.orbital import class_arrays
-from models.parts import COST_CATEGORIES, MONEY, Parts
+from models.parts import COST_CATEGORIES, MONEY, Parts, discount_factors
 from solver.schema import Horizon, Instance, month_index
 from solver.timegrid import TimeGrid
 
@@ -131,15 +133,15 @@ def _holding(source: str, kind: str, grid: TimeGrid, start: int, costs: dict[str
              units_per_mw: np.ndarray, end_values: dict[str, float] | None = None) -> Holding:
     """Discount per-period cash flows (USD per MW held) on the holding's grid, plus values at its end."""
     years_per_period = grid.months_per_period / 12
-    discounted = {c: float(costs[c] @ grid.discount) for c in costs}
+    discounted = {c: float(costs[c] @ discount_factors(grid, c)) for c in costs}
     for c, value_usd in (end_values or {}).items():
         discounted[c] = discounted.get(c, 0.0) + value_usd * grid.discount_end
     order = {c: i for i, c in enumerate(COST_CATEGORIES)}
     return Holding(
         source=source, kind=kind, start=start, start_year=int(grid.year[start]),
         discounted_usd=dict(sorted(discounted.items(), key=lambda item: order[item[0]])),
-        discounted_mw_years=float(mw * years_per_period @ grid.discount),
-        discounted_unit_years=float(mw * units_per_mw * years_per_period @ grid.discount),
+        discounted_mw_years=float(mw * years_per_period @ grid.discount_accruing),
+        discounted_unit_years=float(mw * units_per_mw * years_per_period @ grid.discount_accruing),
     )
 
 

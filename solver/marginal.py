@@ -300,7 +300,9 @@ def _table(planner: Planner, family: _Family, duals: dict, slopes: dict) -> pd.D
             first = int(key[-1])
             row = {family.keys[0]: key[0], "period": grid.labels[first], "year": int(grid.year[first])}
         discounted = family.sign * slopes[con] * scale + 0.0
-        row[value_col] = discounted / grid.discount[first]
+        # A monthly rate (compute, site power) accrues through its period; a flight or a cap is used at its start.
+        factor = grid.discount_accruing if family.per_period else grid.discount
+        row[value_col] = discounted / factor[first]
         row[discounted_col] = discounted
         row[f"lp_dual_{discounted_col}"] = family.sign * duals[con] * scale + 0.0
         rows.append(row)
@@ -331,7 +333,7 @@ def _cost_ranging(planner: Planner, lp: Highs) -> pd.DataFrame:
         j = where.get(id(var))
         if j is None:
             return
-        to_usd = scale / grid.discount[t]
+        to_usd = scale / grid.discount_accruing[t]  # penalties and resale prices accrue month by month
         ends = sorted((low[j] * to_usd, high[j] * to_usd))
         rows.append({"coefficient": coefficient, "name": name, "period": grid.labels[t], "year": int(grid.year[t]),
                      "unit": unit, "current": cost[j] * to_usd + 0.0, "lower": ends[0] + 0.0,

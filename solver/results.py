@@ -15,7 +15,7 @@ import pandas as pd
 from pyomo.environ import value
 
 from models.demand import demand_units
-from models.parts import COMPUTE, MONEY, PLAN_COLUMNS, POOLS, WORKLOADS, Parts
+from models.parts import COMPUTE, MONEY, PLAN_COLUMNS, POOLS, WORKLOADS, Parts, discount_factors
 
 STATUSES = {
     "optimal": "optimal within the requested gap",
@@ -141,8 +141,8 @@ def extract_tables(m, parts: Parts) -> dict[str, pd.DataFrame]:
 
     rows = []
     for (category, t), expr in m.cost.items():
-        rows.append({"year": int(grid.year[t]), "category": category,
-                     "nominal_usd": value(expr) * MONEY, "discounted_usd": value(expr) * MONEY * grid.discount[t]})
+        rows.append({"year": int(grid.year[t]), "category": category, "nominal_usd": value(expr) * MONEY,
+                     "discounted_usd": value(expr) * MONEY * discount_factors(grid, category)[t]})
     salvage = value(m.end_value) * MONEY
     if salvage:
         rows.append({"year": int(grid.year[-1]), "category": "salvage", "nominal_usd": -salvage,

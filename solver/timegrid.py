@@ -60,9 +60,19 @@ class TimeGrid:
 
     @cached_property
     def discount(self) -> np.ndarray:
-        """Discount factor of costs paid in each period (at its first month) back to the horizon start."""
+        """Discount factor of a lump sum paid in each period (at its first month) back to the horizon start."""
         elapsed_years = (self.first_month - self.start_month) / 12.0
         return (1.0 + self.horizon.discount_rate_per_year) ** -elapsed_years
+
+    @cached_property
+    def discount_accruing(self) -> np.ndarray:
+        """Discount factor of a cost that accrues month by month through each period (a price per MW-month, energy,
+        unmet demand): the mean of the factors of the period's months, each paid at its start, so that coarse
+        periods discount a monthly payment as the monthly grid does ($100M a month for a year at 8% is $1,158.7M
+        on any grid, where discounting it at the period's first month would give $1,166.1M by quarter and
+        $1,200M by year)."""
+        months = (self.first_month - self.start_month)[:, None] + np.arange(self.months_per_period)[None, :]
+        return ((1.0 + self.horizon.discount_rate_per_year) ** -(months / 12.0)).mean(axis=1)
 
     @cached_property
     def discount_end(self) -> float:

@@ -84,15 +84,17 @@ def test_contract_slack_is_free_and_a_full_contract_leaves_the_next_unit_unmet()
 def test_discounting_and_period_length(period, months):
     """No sources, 12% a year, one year by month or by quarter; training demand 1,000 units.
 
-    Period t starts t x L months in; its costs are discounted by 1.12^(-t L / 12). One more unit of demand is
-    unmet, at $10,000 per unit-month in money of that period (per month, not per quarter: the dual of a quarter,
-    30 $M per thousand units, is divided by L = 3), i.e. $10,000 x 1.12^(-t L / 12) discounted to the start.
+    Period t holds months t L .. t L + L - 1; one more unit of demand is unmet in each of them, at $10,000 per
+    unit-month in money of that period (per month, not per quarter: the dual of a quarter is divided by L = 3).
+    Paid month by month, it is worth $10,000 x mean_k 1.12^(-(t L + k) / 12) at the start: $9,906.30 for the
+    first quarter ((1 + 1.12^(-1/12) + 1.12^(-2/12)) / 3 = 0.990630), $10,000 for the first month.
     """
     inst = make_instance(horizon={"period": period, "discount_rate_per_year": 0.12},
                          demand=training({"2026-01": 1_000}))
     mv = marginal_values(Planner(inst))
     n = 12 // months
-    discounted = [PENALTY * 1.12 ** (-t * months / 12) for t in range(n)]
+    discounted = [PENALTY * sum(1.12 ** (-(t * months + k) / 12) for k in range(months)) / months for t in range(n)]
+    assert discounted[0] == pytest.approx(10_000 if months == 1 else 9_906.30, abs=0.005)
     assert values_of(mv.compute, "usd_per_unit_month", workload="training") == pytest.approx([PENALTY] * n, rel=1e-9)
     assert values_of(mv.compute, "usd_per_unit_month_discounted", workload="training") == pytest.approx(discounted,
                                                                                                          rel=1e-9)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import pytest
 from conftest import category, contract, make_instance, plan_of, solve_optimal, training
 
+from solver import solve
+
 QUARTERS = {"period": "quarter"}
 
 
@@ -77,16 +79,19 @@ def test_contract_and_penalty_by_quarter_cost_three_months():
     assert result.objective_usd == pytest.approx(7_200e6, rel=1e-9)
 
 
-def test_yearly_periods_discounted_at_their_first_month():
+def test_yearly_periods_discount_lost_revenue_month_by_month():
     """2026-2027 by year at 12% a year; demand 1,000 units, no capacity.
 
-    Each year's unmet demand costs 1,000 x $10,000 x 12 = $120M, paid at the year's first month:
-    $120M + $120M / 1.12 = $227.142857M.
+    Each year's unmet demand costs 1,000 x $10,000 x 12 = $120M, lost month by month ($10M a month), not at the
+    year's first month: sum_{m=0..23} $10M x 1.12^(-m/12) = $10M x (1 - 1.12^-2) / (1 - 1.12^(-1/12))
+    = $10M x 0.2028061 / 0.0093996 = $215.76M, as monthly periods give ($227.14M if paid at each January).
     """
     inst = make_instance(horizon={"end": "2027-12", "period": "year", "discount_rate_per_year": 0.12},
                          demand=training({"2026-01": 1_000}))
     result = solve_optimal(inst)
-    assert result.objective_usd == pytest.approx(120e6 + 120e6 / 1.12, rel=1e-9)
+    expected = 10e6 * (1 - 1.12 ** -2) / (1 - 1.12 ** (-1 / 12))
+    assert expected == pytest.approx(215.76e6, rel=1e-5)
+    assert result.objective_usd == pytest.approx(expected, rel=1e-9)
     by_year = result.costs.set_index(["year", "category"])["nominal_usd"]
     assert by_year[(2026, "unmet_demand")] == pytest.approx(120e6, rel=1e-9)
     assert by_year[(2027, "unmet_demand")] == pytest.approx(120e6, rel=1e-9)
@@ -109,6 +114,56 @@ def test_constant_payment_discounted_monthly():
     assert result.objective_usd == pytest.approx(expected, rel=1e-9)
     nominal = result.costs.loc[result.costs["category"] == "contracts", "nominal_usd"].sum()
     assert nominal == pytest.approx(1_200e6, rel=1e-9)
+
+
+@pytest.mark.parametrize("period", ["month", "quarter", "year"])
+def test_100m_a_month_at_8_percent_is_the_same_on_every_grid(period):
+    """8% a year; demand 100 MW all year; 100 MW blocks of 1-month term at $1M per MW-month: $100M a month.
+
+    Paid month by month: $100M x (1 - 1.08^-1) / (1 - 1.08^(-1/12)) = $1,158.69M, on any grid. (Discounted at
+    each period's first month instead, quarters would give $1,166.1M and a year $1,200.0M.)"""
+    inst = make_instance(horizon={"discount_rate_per_year": 0.08, "period": period},
+                         demand=training({"2026-01": 100_000}), hyperscaler_contracts=contract())
+    result = solve_optimal(inst)
+    expected = 100e6 * (1 - 1.08 ** -1) / (1 - 1.08 ** (-1 / 12))
+    assert expected == pytest.approx(1_158.69e6, rel=1e-5)
+    assert result.objective_usd == pytest.approx(expected, rel=1e-9)
+
+
+def test_the_audit_catches_monthly_payments_discounted_at_the_periods_start(monkeypatch):
+    """A planted bug: the model discounts what accrues monthly at each quarter's first month (the old rule). The
+    audit discounts with factors of its own, so the objective ($1,166.1M for the contract above, by quarter) no
+    longer matches its recomputation ($1,158.7M): the plan is suspect."""
+    from solver.timegrid import TimeGrid
+
+    monkeypatch.setattr(TimeGrid, "discount_accruing", property(lambda grid: grid.discount))
+    inst = make_instance(horizon={"discount_rate_per_year": 0.08, "period": "quarter"},
+                         demand=training({"2026-01": 100_000}), hyperscaler_contracts=contract())
+    result = solve(inst)
+    assert result.status == "suspect"
+    assert result.objective_usd == pytest.approx(sum(300e6 * 1.08 ** (-q / 4) for q in range(4)), rel=1e-9)
+    assert result.audit["recomputed_usd"] == pytest.approx(100e6 * (1 - 1.08 ** -1) / (1 - 1.08 ** (-1 / 12)),
+                                                           rel=1e-9)
+
+
+def test_a_lump_sum_is_discounted_at_its_periods_first_month():
+    """8% a year by quarter; one 1 MW satellite ($0.5M of hardware, $1M of launch) launched in 2026-04, the second
+    quarter, for demand from then on: its capital is paid in 2026-04, 1.08^(-3/12) = 0.980944 of its value."""
+    space = {"launch_vehicles": {"rocket": {"payload_t": 1, "flights_per_month": 1, "earliest_launch": "2026-01",
+                                            "launch_price_usd_per_kg": 1000}},
+             "satellite_classes": {"sat": {"hardware": "gen1", "launch_vehicle": "rocket", "compute_kw": 1000,
+                                           "mass_kg": 1000, "hardware_usd_per_w": 0.5, "gpus_usd_per_w": 0,
+                                           "earliest_launch": "2026-01", "life_years": 5, "degradation_per_year": 0,
+                                           "failure_rate_per_year": 0, "opex_usd_per_kw_month": 0,
+                                           "sunlight_share": 1}}}
+    inst = make_instance(horizon={"discount_rate_per_year": 0.08, "period": "quarter"},
+                         demand=training({"2026-01": 0, "2026-04": 1_000}), orbital=space)
+    result = solve_optimal(inst)
+    assert plan_of(result, "sat", "new_units") == [0, 1, 0, 0]
+    launch = result.costs.loc[result.costs["category"] == "launch", "discounted_usd"].sum()
+    assert launch == pytest.approx(1e6 * 1.08 ** (-3 / 12), rel=1e-9)
+    hardware = result.costs.loc[result.costs["category"] == "satellite_hardware", "discounted_usd"].sum()
+    assert hardware == pytest.approx(0.5e6 * 1.08 ** (-3 / 12), rel=1e-9)
 
 
 def test_discounting_moves_a_take_or_pay_commitment_late():

@@ -22,7 +22,7 @@ from models.builds import current_generation
 from models.demand import demand_units
 from models.orbital import launch_price_usd_per_kg
 from models.parts import COMPUTE, COST_CATEGORIES, POOLS, WORKLOADS, Parts, series
-from solver.schema import Instance
+from solver.schema import Instance, month_index
 from solver.timegrid import HOURS_PER_MONTH, TimeGrid
 
 
@@ -166,6 +166,84 @@ def net_present_cost(instance: Instance, cost: dict[str, np.ndarray]) -> float:
     return total
 
 
+CAPITAL = ("build_facility", "build_gpus", "build_other_it", "build_refresh", "launch", "satellite_hardware",
+           "satellite_gpus")
+
+
+def rule_violations(instance: Instance, d: dict, costs: dict[str, np.ndarray]) -> dict[str, float]:
+    """How far the plan breaks each limit of MODEL.md, re-checked from the instance data with code of its own (not
+    the model's rows, so a wrong constraint is caught too): the largest excess of each family, relative to its
+    limit (over max(1, limit)). 0 where the plan keeps a limit, or the instance has none of that kind."""
+    grid = TimeGrid(instance.horizon)
+    n, months = grid.n_periods, grid.months_per_period
+    start = month_index(instance.horizon.start)
+    first_month = start + months * np.arange(n)
+    found: dict[str, float] = defaultdict(float)
+
+    def excess(family: str, used: np.ndarray, limit: np.ndarray) -> None:
+        over = (np.asarray(used, dtype=float) - limit) / np.maximum(1.0, np.abs(limit))
+        found[family] = max(found[family], float(over.max(initial=0.0)))
+
+    for c, spec in instance.hyperscaler_contracts.items():
+        term = max(1, grid.periods_for_months(spec.min_term_months))
+        held = np.convolve(d["commit"][c], np.ones(term))[:n]
+        excess("contract ramp", held * spec.block_mw, grid.month_series(spec.ramp_mw))
+    for name, lease in instance.fixed_block_leases.items():
+        signed = np.flatnonzero(d["sign"][name] > 0.5)
+        excess("lease signed once", np.array([d["sign"][name].sum()]), np.array([1.0]))
+        early = first_month[signed] < month_index(lease.available_from)
+        excess("lease window", early.astype(float), np.zeros(len(signed)))
+    if instance.terrestrial is not None:
+        lead_months = {s: site.lead_time_months for s, site in instance.terrestrial.sites.items()}
+        new_mw_by_year: dict[int, float] = defaultdict(float)
+        for s, site in instance.terrestrial.sites.items():
+            modules = d["modules"].get(s, np.zeros(n))
+            lead = -(-lead_months[s] // months)  # whole periods, rounded up
+            online_mw = np.zeros(n)
+            for b in np.flatnonzero(modules > 0.5):
+                if b + lead >= n:
+                    excess("build online in the horizon", np.array([1.0]), np.array([0.0]))
+                    continue
+                online_mw[b + lead:] += modules[b] * site.module_mw
+                new_mw_by_year[int(first_month[b + lead] // 12)] += modules[b] * site.module_mw
+                excess("site power arrival", np.array([float(first_month[b + lead] < month_index(
+                    site.power_available))]), np.array([0.0]))
+            excess("site power", online_mw * site.pue, np.full(n, site.grid_power_mw))
+        if instance.terrestrial.new_mw_cap_per_year is not None:
+            cap = grid.year_schedule(instance.terrestrial.new_mw_cap_per_year)
+            for year, mw in new_mw_by_year.items():
+                excess("national cap on new builds", np.array([mw]), np.array([cap[grid.year == year][0]]))
+    if instance.orbital is not None:
+        orbital = instance.orbital
+        inference = demand_units(instance, grid)["inference"]
+        excess("orbital inference share", d["served"][("orbit", "inference")],
+               orbital.max_inference_share * inference)
+        flights: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(n))
+        for k, sat in orbital.satellite_classes.items():
+            vehicle = orbital.launch_vehicles[sat.launch_vehicle]
+            per_flight = np.floor(vehicle.payload_t * 1000 / sat.mass_kg + 1e-9)
+            flights[sat.launch_vehicle] += np.ceil(d["launch"][k] / per_flight - 1e-9)
+            too_early = first_month < max(month_index(sat.earliest_launch), month_index(vehicle.earliest_launch))
+            excess("earliest launch", d["launch"][k] * too_early, np.zeros(n))
+        for v, flown in flights.items():
+            rate = grid.year_schedule(orbital.launch_vehicles[v].flights_per_month)
+            allowed_by_end, total = [], 0.0
+            for t in range(n):  # the rate's flights since the horizon start, whole flights only
+                total += rate[t] * months
+                allowed_by_end.append(np.floor(total + 1e-9))
+            excess("launch cadence", flown, np.diff(np.array(allowed_by_end), prepend=0.0))
+    if instance.resale is not None:
+        excess("resale market cap", sum(d["resale_mw"].values(), np.zeros(n)),
+               grid.year_schedule(instance.resale.market_cap_mw))
+    if instance.capital_budget_usd_per_year is not None:
+        budget = grid.year_schedule(instance.capital_budget_usd_per_year)
+        spend = sum((costs[c] for c in CAPITAL if c in costs), np.zeros(n))
+        for year in grid.years:
+            in_year = grid.year == year
+            excess("capital budget", np.array([spend[in_year].sum()]), np.array([budget[in_year][0]]))
+    return dict(found)
+
+
 def audit(m, parts: Parts, objective_usd: float) -> dict:
     """Recompute the plan's cost and compare it with the solver's objective; check demand and capacity.
 
@@ -194,5 +272,6 @@ def audit(m, parts: Parts, objective_usd: float) -> dict:
         "demand_mismatch": mismatch / demand_scale,
         "capacity_excess": max(0.0, excess) / demand_scale,
         "costs": costs,
+        "rules": rule_violations(instance, d, costs),
     }
 

@@ -34,6 +34,7 @@ AUDIT_CHECKS = {
     "relative_difference": 1e-6,  # objective against the cost recomputed from the decisions
     "demand_mismatch": 1e-6,  # |demand - served - unmet|, relative to the largest demand
     "capacity_excess": 1e-6,  # compute served beyond what the pool holds less resale, relative likewise
+    "rule_violation": 1e-6,  # a limit of the instance broken, re-checked from its data (relative to the limit)
     "max_violation": 1e-5,  # any constraint of the model, absolute, in model units
 }
 
@@ -292,9 +293,14 @@ class Planner:
             setattr(result, name, table)
         checked = audit(self.model, self.parts, result.objective_usd)
         violation = max_violation(self.compiled, levels)
-        result.audit = {key: float(value) for key, value in checked.items() if key != "costs"}
+        rules = checked["rules"]
+        result.audit = {key: float(value) for key, value in checked.items() if key not in ("costs", "rules")}
         result.audit["max_violation"] = float(violation)
-        problems = [f"{key} {result.audit[key]:.1e}" for key in AUDIT_CHECKS if result.audit[key] > AUDIT_CHECKS[key]]
+        result.audit["rule_violation"] = max(rules.values(), default=0.0)
+        problems = [f"{key} {result.audit[key]:.1e}" for key in AUDIT_CHECKS
+                    if key != "rule_violation" and result.audit[key] > AUDIT_CHECKS[key]]
+        problems += [f"{family} broken by {amount:.1e} of its limit" for family, amount in sorted(rules.items())
+                     if amount > AUDIT_CHECKS["rule_violation"]]
         if problems:
             result.message = f"was {status}, but the audit found: " + ", ".join(problems)
             result.status = "suspect"

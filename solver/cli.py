@@ -487,7 +487,10 @@ def economics_command(args: argparse.Namespace) -> int:
     except ValueError as exc:  # a year outside the horizon, say: one line and exit 2, as any bad input
         raise InstanceError(f"dcopt economics: --year: {exc}") from None
     print(format_economics(table, args.year))
-    print(f"\nTable and chart written to {out / 'economics.csv'} and {out / 'economics.png'}")
+    if table.empty:  # no source can start in the years asked for: no chart was drawn
+        print(f"\nTable written to {out / 'economics.csv'} (no chart: no source can start then)")
+    else:
+        print(f"\nTable and chart written to {out / 'economics.csv'} and {out / 'economics.png'}")
     return EXIT_OK
 
 

@@ -77,10 +77,14 @@ class Result:
         write_atomic(Path(path), json.dumps(doc, indent=2, default=_json_default, allow_nan=False))
 
     def to_csv(self, directory: str | Path) -> None:
-        """One CSV per table and ``summary.json`` in ``directory``."""
+        """One CSV per table and ``summary.json`` in ``directory``; ``conflicts.csv`` only when there is no plan
+        (one left by an earlier run in the same folder is removed, so it never describes another result)."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         for name in TABLES:
+            if name == "conflicts" and self.has_plan:
+                (directory / "conflicts.csv").unlink(missing_ok=True)
+                continue
             write_atomic(directory / f"{name}.csv", getattr(self, name).to_csv(index=False))
         write_atomic(directory / "summary.json",
                       json.dumps(self.summary(), indent=2, default=_json_default, allow_nan=False))

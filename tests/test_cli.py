@@ -40,6 +40,7 @@ def test_solve_writes_results_and_summary(tmp_path):
     folder = tmp_path / "out" / "small"
     for name in ("plan.csv", "costs.csv", "demand.csv", "binding.csv", "summary.json", "result.json"):
         assert (folder / name).is_file(), name
+    assert not (folder / "conflicts.csv").exists()  # there is a plan: nothing to explain
     summary = pd.read_csv(tmp_path / "out" / "summary.csv")
     assert summary["status"].tolist() == ["optimal"]
     costs = pd.read_csv(folder / "costs.csv")

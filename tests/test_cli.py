@@ -206,6 +206,9 @@ def test_degenerate_instances_solve_in_one_batch_and_a_bad_one_does_not_stop_it(
         "$0.00B"}
     for stem in names:
         assert (tmp_path / "out" / stem / "report.html").stat().st_size > 0, stem
+    again = dcopt("report", tmp_path / "out" / "no_sources")  # the plan in words of a plan with no rows
+    assert again.returncode == 0 and "Traceback" not in again.stderr, again.stderr
+    assert again.stdout.splitlines() == [f"Report written to {tmp_path / 'out' / 'no_sources' / 'report.html'}"]
 
 
 def test_an_exception_in_one_file_of_a_batch_is_that_files_failure(tmp_path, monkeypatch, capsys):

@@ -98,16 +98,13 @@ def test_a_planted_model_bug_makes_the_plan_suspect(monkeypatch, name):
     assert planted.objective_usd < honest.objective_usd  # the loosened model found a cheaper, impossible plan
 
 
-def test_a_contract_term_read_short_is_caught_by_the_costs():
+def test_a_contract_term_read_short_is_caught_by_the_costs(monkeypatch):
     """The model reads a 3-month minimum term as 1 month: for January's demand alone it pays one month, where the
     instance says three ($100M against $300M); the audit, holding the block its term, recomputes $300M."""
     instance = make_instance(demand=training({"2026-01": 100_000, "2026-02": 0}),
                              hyperscaler_contracts=contract(min_term_months=3))
-    patching(models.contracts, "contract_arrays", lambda d: d | {"term": 1})(monkeypatch := pytest.MonkeyPatch())
-    try:
-        planted = solve(instance)
-    finally:
-        monkeypatch.undo()
+    patching(models.contracts, "contract_arrays", lambda d: d | {"term": 1})(monkeypatch)
+    planted = solve(instance)
     assert planted.status == "suspect"
     assert planted.objective_usd == pytest.approx(100e6, rel=1e-9)
     assert planted.audit["recomputed_usd"] == pytest.approx(300e6, rel=1e-9)

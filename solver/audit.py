@@ -166,8 +166,8 @@ def net_present_cost(instance: Instance, cost: dict[str, np.ndarray]) -> float:
     return total
 
 
-CAPITAL = ("build_facility", "build_gpus", "build_other_it", "build_refresh", "launch", "satellite_hardware",
-           "satellite_gpus")
+# What is not paid month by month is capital (builds, refreshes, satellites, launches), or salvage.
+CAPITAL = [c for c in COST_CATEGORIES if c not in PAID_EACH_MONTH and c != "salvage"]
 
 
 def rule_violations(instance: Instance, d: dict, costs: dict[str, np.ndarray]) -> dict[str, float]:
@@ -194,11 +194,10 @@ def rule_violations(instance: Instance, d: dict, costs: dict[str, np.ndarray]) -
         early = first_month[signed] < month_index(lease.available_from)
         excess("lease window", early.astype(float), np.zeros(len(signed)))
     if instance.terrestrial is not None:
-        lead_months = {s: site.lead_time_months for s, site in instance.terrestrial.sites.items()}
         new_mw_by_year: dict[int, float] = defaultdict(float)
         for s, site in instance.terrestrial.sites.items():
             modules = d["modules"].get(s, np.zeros(n))
-            lead = -(-lead_months[s] // months)  # whole periods, rounded up
+            lead = -(-site.lead_time_months // months)  # whole periods, rounded up
             online_mw = np.zeros(n)
             for b in np.flatnonzero(modules > 0.5):
                 if b + lead >= n:

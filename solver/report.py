@@ -70,7 +70,7 @@ def load_result(result_dir: Path) -> Result:
         raise ReportError(f"{result_dir / 'summary.json'}: cannot read: {exc}") from None
     tables = {name: _read_csv(result_dir / f"{name}.csv") for name in TABLES if (result_dir / f"{name}.csv").is_file()}
     if "event" in tables.get("plan", pd.DataFrame()).columns:
-        # A column with no event at all reads as empty floats
+        # A column with no event at all reads as floats (all missing): make it text.
         tables["plan"]["event"] = tables["plan"]["event"].astype(object).fillna("").astype(str)
     try:
         return Result(instance_name=summary["instance"], status=summary["status"],

@@ -10,7 +10,8 @@ Variables, per site ``s``, hardware generation ``g`` and period ``t``:
                           ``lead``, ``lead + life``, ``lead + 2 life``... periods earlier.
 Constraints: site grid power (PUE x IT MW <= grid MW); national cap on new MW online per calendar year.
 Costs: facility at the decision, GPUs and other IT when online and again at each refresh (at that year's
-prices), energy and fixed opex on the MW online; salvage at the horizon end, straight line over each asset's life.
+prices), energy and fixed opex on the MW online. Salvage at the horizon end (:func:`salvage_per_module`): the
+facility's and the IT's remaining service, valued at what the same service costs new then.
 """
 
 from __future__ import annotations
@@ -19,19 +20,31 @@ import numpy as np
 import pandas as pd
 from pyomo.environ import Constraint, NonNegativeIntegers, NonNegativeReals, Var
 
-from models.parts import COMPUTE, MONEY, CapacitySlice, Parts, Report, plan_frame, runs, series
+from models.parts import (
+    COMPUTE,
+    MONEY,
+    CapacitySlice,
+    Parts,
+    Report,
+    plan_frame,
+    remaining_service_share,
+    runs,
+    series,
+)
 from solver.schema import Instance, month_index
 from solver.timegrid import HOURS_PER_MONTH, TimeGrid
 
 
-def current_generation(instance: Instance, grid: TimeGrid) -> list[str | None]:
-    """The most efficient hardware generation available at each period's first month (None before any)."""
-    out: list[str | None] = []
+def newest_generation(instance: Instance, month: int) -> str | None:
+    """The most efficient hardware generation available in ``month`` (an absolute month index; None before any)."""
     hardware = instance.hardware
-    for month in grid.first_month:
-        available = [g for g, spec in hardware.items() if month_index(spec.available_from) <= month]
-        out.append(max(available, key=lambda g: hardware[g].compute_units_per_mw) if available else None)
-    return out
+    available = [g for g, spec in hardware.items() if month_index(spec.available_from) <= month]
+    return max(available, key=lambda g: hardware[g].compute_units_per_mw) if available else None
+
+
+def current_generation(instance: Instance, grid: TimeGrid) -> list[str | None]:
+    """The newest hardware generation at each period's first month (None before any)."""
+    return [newest_generation(instance, int(month)) for month in grid.first_month]
 
 
 def build_arrays(parts: Parts, site_name: str, generation: list[str | None]) -> dict:
@@ -51,6 +64,8 @@ def build_arrays(parts: Parts, site_name: str, generation: list[str | None]) -> 
     return {
         "lead": lead,
         "life": life,
+        "facility_life": max(1, grid.periods_for_months(costs.facility_life_years * 12)),
+        "generation": generation,
         "can_build": (online < T) & (online >= power_from) & has_hardware,
         "max_modules": np.floor(site.grid_power_mw / (module * site.pue) + 1e-9),
         "facility": grid.year_schedule(costs.facility_usd_per_mw) * site.facility_cost_multiplier * module / MONEY,
@@ -68,16 +83,27 @@ def refresh_periods(online: int, life: int, n_periods: int) -> list[int]:
 
 
 def salvage_per_module(parts: Parts, site_name: str, d: dict, decided: int) -> float:
-    """Remaining straight-line value at the horizon end of a module decided at ``decided`` ($M)."""
-    grid = parts.grid
-    costs = parts.instance.terrestrial.build_costs
-    T = grid.n_periods
+    """Value at the horizon end of a module decided at ``decided`` ($M): its remaining service at what the same
+    service costs new then (:func:`~models.parts.remaining_service_share`), for the facility and for the IT.
+
+    Facility: a new one at the horizon-end price, whose service starts ``lead`` periods after it is paid (so a
+    facility ready now is worth that much interest more). IT: the GPUs and other IT of the latest purchase, worth
+    the compute they deliver, so a generation older than the newest at the horizon end is valued at new IT's price
+    times its compute per MW over the newest one's."""
+    inst, grid = parts.instance, parts.grid
+    site = inst.terrestrial.sites[site_name]
+    costs = inst.terrestrial.build_costs
+    T, delta = grid.n_periods, grid.discount_per_period
     online = decided + d["lead"]
-    facility_age_years = (T - online) * grid.months_per_period / 12
-    value = d["facility"][decided] * max(0.0, 1 - facility_age_years / costs.facility_life_years)
-    # GPUs and other IT depreciate over the refresh interval in whole periods, the same life the refresh uses.
+    facility_new = grid.at_end(costs.facility_usd_per_mw) * site.facility_cost_multiplier * site.module_mw / MONEY
+    value = (facility_new * remaining_service_share(np.ones(d["facility_life"]), T - online, delta)
+             / delta ** d["lead"])
     last_purchase = ([online, *refresh_periods(online, d["life"], T)])[-1]
-    value += (d["gpus"][last_purchase] + d["other_it"][last_purchase]) * max(0.0, 1 - (T - last_purchase) / d["life"])
+    running = inst.hardware[d["generation"][last_purchase]].compute_units_per_mw
+    newest_at_end = inst.hardware[newest_generation(inst, grid.end_month)].compute_units_per_mw
+    it_new = (grid.at_end(costs.gpus_usd_per_mw) + grid.at_end(costs.other_it_usd_per_mw)) * site.module_mw / MONEY
+    value += (it_new * running / newest_at_end
+              * remaining_service_share(np.ones(d["life"]), T - last_purchase, delta))
     return value
 
 
@@ -149,7 +175,7 @@ def add(m, parts: Parts) -> None:
         d = data[s]
         for g in generations:
             parts.slices.append(CapacitySlice(
-                source=s, pool="ground",
+                source=s, hardware=g, pool="ground",
                 mw=lambda t, s=s, g=g: m.build_mw[s, g, t],
                 compute_per_mw=inst.hardware[g].compute_units_per_mw / COMPUTE,
             ))
@@ -165,8 +191,8 @@ def add(m, parts: Parts) -> None:
             parts.capital_spend.append(term)
         parts.add_cost("energy", lambda t, s=s, d=d: d["energy_per_mw"] * site_mw(s, t))
         parts.add_cost("opex", lambda t, s=s, d=d: d["opex_per_mw"] * site_mw(s, t))
-        parts.end_values["salvage"].append(
-            sum(salvage_per_module(parts, s, d, b) * m.build_modules[s, b] for b in T if d["can_build"][b]))
+        parts.add_end_cost("salvage", -sum(salvage_per_module(parts, s, d, b) * m.build_modules[s, b]
+                                           for b in T if d["can_build"][b]))
 
     def report(m) -> Report:
         frames, binding = [], []

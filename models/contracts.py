@@ -1,12 +1,21 @@
-"""Hyperscaler contracts (Amazon, Google): blocks committed against a provider ramp, take-or-pay for a term.
+"""Hyperscaler contracts (Amazon, Google): blocks committed against a provider ramp, take-or-pay for a minimum term.
 
 Variables, per contract ``c`` and period ``t``:
-  ``contract_commit[c,t]``  integer blocks newly committed at ``t`` (held for ``term`` periods);
-  ``contract_active[c,t]``  blocks held at ``t``; state: active[t] = active[t-1] + commit[t] - commit[t-term].
-The provider ramp caps the MW held: ``block_mw * active[t] <= ramp_mw[t]``, written as the bound
-``active[t] <= floor(ramp_mw[t] / block_mw)``, exact because active is integral through its state equation.
-A block is paid for every period of its term (take-or-pay); payments falling after the horizon end are not
-charged, as the capacity they buy lies after it too.
+  ``contract_active[c,t]``  integer blocks held at ``t``;
+  ``contract_commit[c,t]``  blocks newly committed at ``t`` (continuous: see below).
+A committed block is held until the lab releases it, no earlier than its minimum term ``term``:
+  ``contract_min_term[c,t]``  active[t] >= commit[t - term + 1] + ... + commit[t] (the blocks still in their term);
+  ``contract_new_blocks[c,t]`` commit[t] >= active[t] - active[t-1] (a block held more is a block committed).
+Blocks are alike, so the oldest is released first. Commit need not be integral: any commit that meets these rows
+can be lowered to the blocks newly held, max(0, active[t] - active[t-1]), which is integral and meets them too;
+the plan reports those. So only the holding branches, and releasing then recommitting a block (the same plan)
+is not a second integer answer. A contract has no notice: in a plan known in advance notice only moves the
+date a release is announced.
+The provider ramp caps the MW held: ``active[t] <= floor(ramp_mw[t] / block_mw)``.
+Each block held is paid each period (take-or-pay). Blocks whose minimum term runs past the horizon end still owe
+those payments; what they buy after the horizon is valued by the end-of-horizon rule at what the same service
+costs new then, the contract's own price, so the two cancel: the objective carries neither, and the plan's cost
+table shows both (``take_or_pay_after_horizon`` and its ``salvage``, from :func:`payments_after_horizon`).
 """
 
 from __future__ import annotations
@@ -30,6 +39,25 @@ def contract_arrays(parts: Parts, name: str) -> dict:
     }
 
 
+def newly_held(active: np.ndarray) -> np.ndarray:
+    """Blocks newly committed in each period of a holding (the oldest block is released first)."""
+    return np.maximum(0.0, np.diff(active, prepend=0.0))
+
+
+def payments_after_horizon(parts: Parts, name: str, commit: np.ndarray) -> float:
+    """Take-or-pay still owed at the horizon end by blocks committed at ``commit`` (blocks per period) whose minimum
+    term runs past it, in $M valued at the horizon end (each month's payment at its start)."""
+    grid, d = parts.grid, contract_arrays(parts, name)
+    monthly = d["block_cost"] / grid.months_per_period
+    rate = parts.instance.horizon.discount_rate_per_year
+    owed = 0.0
+    for u in np.flatnonzero(commit > 1e-9):
+        months_left = (u + d["term"] - grid.n_periods) * grid.months_per_period
+        if months_left > 0:
+            owed += commit[u] * monthly * float(((1 + rate) ** -(np.arange(months_left) / 12)).sum())
+    return owed
+
+
 def add(m, parts: Parts) -> None:
     inst, grid = parts.instance, parts.grid
     names = list(inst.hyperscaler_contracts)
@@ -38,23 +66,26 @@ def add(m, parts: Parts) -> None:
     data = {c: contract_arrays(parts, c) for c in names}
     T = range(grid.n_periods)
 
-    m.contract_commit = Var(names, T, domain=NonNegativeIntegers,
+    m.contract_active = Var(names, T, domain=NonNegativeIntegers,
                             bounds=lambda m, c, t: (0, data[c]["max_blocks"][t]))
-    m.contract_active = Var(names, T, domain=NonNegativeReals,
+    m.contract_commit = Var(names, T, domain=NonNegativeReals,
                             bounds=lambda m, c, t: (0, data[c]["max_blocks"][t]))
 
-    def active_state(m, c, t):
-        term = data[c]["term"]
+    def min_term(m, c, t):
+        in_term = range(max(0, t - data[c]["term"] + 1), t + 1)
+        return m.contract_active[c, t] >= sum(m.contract_commit[c, u] for u in in_term)
+
+    def new_blocks(m, c, t):
         previous = m.contract_active[c, t - 1] if t > 0 else 0
-        expiring = m.contract_commit[c, t - term] if t >= term else 0
-        return m.contract_active[c, t] == previous + m.contract_commit[c, t] - expiring
+        return m.contract_commit[c, t] >= m.contract_active[c, t] - previous
 
-    m.contract_active_state = Constraint(names, T, rule=active_state)
+    m.contract_min_term = Constraint(names, T, rule=min_term)
+    m.contract_new_blocks = Constraint(names, T, rule=new_blocks)
 
     for c in names:
         spec = inst.hyperscaler_contracts[c]
         parts.slices.append(CapacitySlice(
-            source=c, pool="ground",
+            source=c, hardware=spec.hardware, pool="ground",
             mw=lambda t, c=c, b=spec.block_mw: b * m.contract_active[c, t],
             compute_per_mw=inst.hardware[spec.hardware].compute_units_per_mw / COMPUTE,
         ))
@@ -62,10 +93,12 @@ def add(m, parts: Parts) -> None:
 
     def report(m) -> Report:
         frames, binding = [], []
+        owed = 0.0
         for c in names:
             spec = inst.hyperscaler_contracts[c]
             active = series(m.contract_active, c, n=grid.n_periods).round(6)
-            commit = series(m.contract_commit, c, n=grid.n_periods).round(6)
+            commit = newly_held(active)
+            owed += payments_after_horizon(parts, c, commit)
             mw = active * spec.block_mw
             frames.append(plan_frame(
                 grid, c, "hyperscaler_contract", mw_online=mw,
@@ -75,6 +108,7 @@ def add(m, parts: Parts) -> None:
             full = [t for t in T if data[c]["max_blocks"][t] > 0 and active[t] >= data[c]["max_blocks"][t] - 1e-6]
             if full:
                 binding.append({"family": "contract ramp", "name": c, "periods": runs(full, grid.labels)})
-        return Report(plan=pd.concat(frames, ignore_index=True), binding=binding)
+        return Report(plan=pd.concat(frames, ignore_index=True), binding=binding,
+                      end_costs={"take_or_pay_after_horizon": owed, "salvage": -owed} if owed else {})
 
     parts.reports.append(report)

@@ -8,8 +8,9 @@ Constraints:
   ``pool_capacity[p,t]``       sum_w served[p,w,t] <= sum over the pool's slices of compute_per_mw x (MW - resold);
   ``orbit_inference_share[t]`` served[orbit,inference,t] <= max_inference_share x demand[inference,t];
   ``capital_budget[y]``        capital spent in calendar year y <= budget (if given).
-Objective: the net present cost, sum_c sum_t discount[c,t] x cost[c,t] - discount_end x salvage, where discount[c,t]
-is the mean of period t's monthly factors for costs paid month by month and its first month's for lump sums.
+Objective: the net present cost, sum_c sum_t discount[c,t] x cost[c,t] + discount_end x (end costs), where
+discount[c,t] is the mean of period t's monthly factors for costs paid month by month and its first month's for
+lump sums, and the end costs are valued at the horizon end (salvage: the value left, negative).
 """
 
 from __future__ import annotations
@@ -26,7 +27,17 @@ from pyomo.environ import (
 
 from models import builds, contracts, leases, orbital, resale
 from models.demand import demand_units
-from models.parts import COMPUTE, COST_CATEGORIES, MONEY, POOLS, WORKLOADS, Parts, Report, discount_factors, runs
+from models.parts import (
+    COMPUTE,
+    COST_CATEGORIES,
+    MONEY,
+    POOLS,
+    WORKLOADS,
+    Parts,
+    Report,
+    discount_factors,
+    runs,
+)
 from solver.schema import Instance
 from solver.timegrid import TimeGrid
 
@@ -120,9 +131,11 @@ def add_objective(m, parts: Parts) -> None:
     categories = [c for c in COST_CATEGORIES if c in parts.period_costs]
     # Nominal cost per category and period, in model money units.
     m.cost = Expression(categories, T, rule=lambda m, c, t: sum(term(t) for term in parts.period_costs[c]))
-    m.end_value = Expression(rule=lambda m: sum(sum(v) for v in parts.end_values.values()))
+    ends = [c for c in COST_CATEGORIES if c in parts.end_costs]
+    m.end_cost = Expression(ends, rule=lambda m, c: sum(parts.end_costs[c]))
     discount = {c: discount_factors(grid, c) for c in categories}
     m.net_present_cost = Objective(
-        expr=sum(discount[c][t] * m.cost[c, t] for c in categories for t in T) - grid.discount_end * m.end_value,
+        expr=sum(discount[c][t] * m.cost[c, t] for c in categories for t in T)
+        + grid.discount_end * sum(m.end_cost[c] for c in ends),
         sense=minimize,
     )

@@ -92,7 +92,7 @@ def add(m, parts: Parts) -> None:
         spec = inst.fixed_block_leases[name]
         d = data[name]
         parts.slices.append(CapacitySlice(
-            source=name, pool="ground",
+            source=name, hardware=spec.hardware, pool="ground",
             mw=lambda t, name=name, size=spec.size_mw: size * m.lease_on[name, t],
             compute_per_mw=inst.hardware[spec.hardware].compute_units_per_mw / COMPUTE,
         ))

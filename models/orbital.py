@@ -12,8 +12,9 @@ Constraints: ``orbit_payload``: launch[k,t] <= floor(payload / mass_k) x flights
 flights of all classes on vehicle ``v`` at most its slots in the period (:func:`flight_slots`: cadence is a rate,
 and a slot not flown is lost). The inference share orbit may serve is
 enforced in the core demand balance (pool ``orbit``).
-Costs: launch (price per kg x mass), satellite hardware and GPUs at launch, opex on the kW online; salvage
-at the horizon end, straight line over the life, of all three capital costs.
+Costs: launch (price per kg x mass), satellite hardware and GPUs at launch, opex on the kW online. Salvage at the
+horizon end: a satellite's remaining (decayed) output until retirement, valued at what a new satellite of its
+class costs then (launch at the horizon-end price, hardware, GPUs) per unit of its lifetime output.
 """
 
 from __future__ import annotations
@@ -24,18 +25,31 @@ import numpy as np
 import pandas as pd
 from pyomo.environ import Constraint, NonNegativeIntegers, NonNegativeReals, Var
 
-from models.parts import COMPUTE, MONEY, CapacitySlice, Parts, Report, plan_frame, runs, series
+from models.parts import (
+    COMPUTE,
+    MONEY,
+    CapacitySlice,
+    Parts,
+    Report,
+    plan_frame,
+    remaining_service_share,
+    runs,
+    series,
+)
 from solver.schema import LaunchVehicle
 from solver.timegrid import TimeGrid
 
 
-def launch_price_usd_per_kg(grid: TimeGrid, vehicle: LaunchVehicle) -> np.ndarray:
-    """Launch price per period: the explicit schedule, or the learning curve on industry cumulative mass."""
+def launch_price_usd_per_kg(grid: TimeGrid, vehicle: LaunchVehicle, at_end: bool = False) -> np.ndarray:
+    """Launch price per period (or, with ``at_end``, at the horizon end, as a 1-element array): the explicit
+    schedule, or the learning curve on industry cumulative mass at the period's start."""
     if vehicle.launch_price_usd_per_kg is not None:
-        return grid.year_schedule(vehicle.launch_price_usd_per_kg)
+        schedule = vehicle.launch_price_usd_per_kg
+        return np.array([grid.at_end(schedule)]) if at_end else grid.year_schedule(schedule)
     curve = vehicle.learning_curve
     mass_per_period = grid.year_schedule(curve.industry_mass_t_per_year) * grid.months_per_period / 12
-    cumulative = curve.initial_cumulative_mass_t + np.concatenate([[0.0], np.cumsum(mass_per_period)[:-1]])
+    launched_before = np.concatenate([[0.0], np.cumsum(mass_per_period)])
+    cumulative = curve.initial_cumulative_mass_t + (launched_before[-1:] if at_end else launched_before[:-1])
     exponent = math.log2(1.0 - curve.price_drop_per_doubling)
     price = curve.initial_price_usd_per_kg * (cumulative / curve.initial_cumulative_mass_t) ** exponent
     return np.maximum(price, curve.floor_usd_per_kg)
@@ -58,7 +72,16 @@ def class_arrays(parts: Parts, name: str) -> dict:
         "hardware": sat.hardware_usd_per_w * watts / MONEY,
         "gpus": sat.gpus_usd_per_w * watts / MONEY,
         "opex": sat.opex_usd_per_kw_month * sat.compute_kw * grid.months_per_period / MONEY,
+        "new_at_end": (launch_price_usd_per_kg(grid, vehicle, at_end=True)[0] * sat.mass_kg
+                       + (sat.hardware_usd_per_w + sat.gpus_usd_per_w) * watts) / MONEY,
     }
+
+
+def salvage_per_satellite(grid: TimeGrid, d: dict, launched: int) -> float:
+    """Value at the horizon end of a satellite launched at ``launched`` ($M): its remaining decayed output at what
+    a new one of its class costs then (:func:`~models.parts.remaining_service_share`)."""
+    output = d["rho"] ** np.arange(d["life"])
+    return d["new_at_end"] * remaining_service_share(output, grid.n_periods - launched, grid.discount_per_period)
 
 
 def flight_slots(grid: TimeGrid, flights_per_month: float | dict[int, float]) -> np.ndarray:
@@ -109,11 +132,10 @@ def add(m, parts: Parts) -> None:
                                  <= per_flight[k] * m.orbit_flights[k, t])
     m.orbit_cadence = Constraint(vehicles, T, rule=cadence)
 
-    T_end = grid.n_periods
     for k in classes:
         sat, d = orbital.satellite_classes[k], data[k]
         parts.slices.append(CapacitySlice(
-            source=k, pool="orbit",
+            source=k, hardware=sat.hardware, pool="orbit",
             mw=lambda t, k=k, kw=sat.compute_kw: kw / 1000 * m.orbit_fleet[k, t],
             compute_per_mw=inst.hardware[sat.hardware].compute_units_per_mw * sat.sunlight_share / COMPUTE,
         ))
@@ -126,10 +148,9 @@ def add(m, parts: Parts) -> None:
             parts.add_cost(category, term)
             parts.capital_spend.append(term)
         parts.add_cost("opex", lambda t, k=k, d=d: d["opex"] * m.orbit_fleet[k, t])
-        remaining = np.maximum(0.0, 1 - (T_end - np.arange(T_end)) / d["life"])
-        unit_value = (d["launch"] + d["hardware"] + d["gpus"]) * remaining
-        parts.end_values["salvage"].append(
-            sum(unit_value[t] * m.orbit_launch[k, t] for t in T if t >= d["first"] and unit_value[t] > 0))
+        unit_value = [salvage_per_satellite(grid, d, t) for t in T]
+        parts.add_end_cost("salvage", -sum(unit_value[t] * m.orbit_launch[k, t]
+                                           for t in T if t >= d["first"] and unit_value[t] > 0))
 
     def report(m) -> Report:
         frames, binding = [], []

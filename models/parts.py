@@ -4,7 +4,8 @@ Modules add their own variables and constraints to the Pyomo model and register,
 
 * capacity slices: MW online per period with a fixed compute-per-MW, in a pool (``ground`` or ``orbit``); the core
   turns these into the compute that serves demand, and resale can lease a slice's MW out;
-* cost terms per category and period (nominal, in model money units) and values at the horizon end (salvage);
+* cost terms per category and period (nominal, in model money units), and costs at the horizon end: take-or-pay
+  still owed after it, and the value of what outlives it (salvage, negative; :func:`remaining_service_share`);
 * capital spend per period (for the optional annual budget);
 * a report function that turns the solved model into plan rows and "what binds" notes.
 
@@ -33,7 +34,8 @@ COMPUTE = 1e3  # model compute unit: compute units per unit
 POOLS = ("ground", "orbit")
 WORKLOADS = ("training", "inference")
 
-# Cost categories, in report order. Negative ones (resale, salvage) reduce the net present cost.
+# Cost categories, in report order. Negative ones (resale, salvage) reduce the net present cost. The last two are
+# valued at the horizon end (``Parts.end_costs``), the others paid in a period (``Parts.period_costs``).
 COST_CATEGORIES = (
     "contracts",
     "leases",
@@ -48,8 +50,10 @@ COST_CATEGORIES = (
     "satellite_gpus",
     "unmet_demand",
     "resale_revenue",
+    "take_or_pay_after_horizon",
     "salvage",
 )
+END_CATEGORIES = ("take_or_pay_after_horizon", "salvage")
 
 # Categories paid month by month through a period (discounted by TimeGrid.discount_accruing); the others are lump
 # sums paid at the period's first month (TimeGrid.discount): capital of builds, refreshes and satellites, launches.
@@ -59,7 +63,8 @@ PeriodExpr = Callable[[int], Any]  # t -> Pyomo expression (or number)
 
 
 def discount_factors(grid: TimeGrid, category: str) -> np.ndarray:
-    """The discount factor of each period for costs of ``category`` (not salvage, which is valued at the end)."""
+    """The discount factor of each period for costs of ``category`` (not the :data:`END_CATEGORIES`, valued at the
+    horizon end with ``grid.discount_end``)."""
     return grid.discount_accruing if category in ACCRUING_CATEGORIES else grid.discount
 
 
@@ -68,6 +73,7 @@ class CapacitySlice:
     """MW of one source (one hardware generation of it) online per period."""
 
     source: str
+    hardware: str
     pool: str
     mw: PeriodExpr
     compute_per_mw: float  # model compute units per MW (sunlight share included for orbit)
@@ -79,21 +85,45 @@ class Parts:
     grid: TimeGrid
     slices: list[CapacitySlice] = field(default_factory=list)
     period_costs: dict[str, list[PeriodExpr]] = field(default_factory=lambda: defaultdict(list))
-    end_values: dict[str, list[Any]] = field(default_factory=lambda: defaultdict(list))
+    end_costs: dict[str, list[Any]] = field(default_factory=lambda: defaultdict(list))
     capital_spend: list[PeriodExpr] = field(default_factory=list)
     reports: list[Callable[[Any], Report]] = field(default_factory=list)
 
     def add_cost(self, category: str, term: PeriodExpr) -> None:
-        assert category in COST_CATEGORIES, category
+        assert category in COST_CATEGORIES and category not in END_CATEGORIES, category
         self.period_costs[category].append(term)
+
+    def add_end_cost(self, category: str, amount: Any) -> None:
+        """A cost at the horizon end (model money units, an expression or a number; a value left is negative)."""
+        assert category in END_CATEGORIES, category
+        self.end_costs[category].append(amount)
+
+
+def remaining_service_share(output_by_age: np.ndarray, age: int, discount_per_period: float) -> float:
+    """What an asset ``age`` periods old is worth at the horizon end, as a share of what a new one costs then.
+
+    The end-of-horizon rule (docs/formulation.md section 8): an asset is worth the service it has left, valued at
+    what the same service costs new. A new asset's price buys its whole discounted output, sum_a q_a d^a over its
+    ages a (``output_by_age`` q: 1 each period for a facility, rho^a for a decaying satellite; 0 after
+    retirement), so one unit of output at age 0 is worth price / that sum, and the asset at ``age`` holds
+    sum_{a >= age} q_a d^(a - age) of them. Book value on the price paid (straight-line) would value an asset
+    bought dear above a new one, and a decaying one as if it kept its output."""
+    q = np.asarray(output_by_age, dtype=float)
+    if age >= len(q):
+        return 0.0
+    new = float(q @ discount_per_period ** np.arange(len(q)))
+    left = float(q[age:] @ discount_per_period ** np.arange(len(q) - age))
+    return left / new if new > 0 else 0.0
 
 
 @dataclass
 class Report:
-    """What a module says about the solved model: plan rows (one per period and source) and binding notes."""
+    """What a module says about the solved model: plan rows (one per period and source), binding notes, and costs
+    at the horizon end that the objective leaves out because they cancel (model money units, by category)."""
 
     plan: pd.DataFrame | None = None
     binding: list[dict] = field(default_factory=list)
+    end_costs: dict[str, float] = field(default_factory=dict)
 
 
 def plan_frame(grid: TimeGrid, source: str, kind: str, **columns: Any) -> pd.DataFrame:

@@ -29,7 +29,7 @@ import pandas as pd
 from models.builds import build_arrays, current_generation, refresh_periods, salvage_per_module
 from models.contracts import contract_arrays
 from models.leases import lease_arrays
-from models.orbital import class_arrays
+from models.orbital import class_arrays, flight_slots
 from models.parts import COST_CATEGORIES, MONEY, Parts, discount_factors
 from solver.schema import Horizon, Instance, month_index
 from solver.timegrid import TimeGrid
@@ -179,8 +179,8 @@ def _builds(instance: Instance, grid: TimeGrid, years: set[int]) -> Iterable[Hol
     """A module online in the start period, held for the facility life: facility at the decision (``lead``
     periods earlier, so the levelized cost carries the interest during construction), GPUs and other IT when
     online, a refresh every GPU life at that year's prices, energy and opex while online, and the model's
-    straight-line salvage of what is left at the end of the facility life (IT bought less than one GPU life
-    before it)."""
+    salvage of what is left at the end of the facility life (IT bought less than one GPU life before it, at its
+    remaining service)."""
     terrestrial = instance.terrestrial
     if terrestrial is None:
         return
@@ -225,8 +225,8 @@ def _orbital(instance: Instance, grid: TimeGrid, years: set[int]) -> Iterable[Ho
     for name, sat in instance.orbital.satellite_classes.items():
         d = class_arrays(parts, name)
         vehicle = instance.orbital.launch_vehicles[sat.launch_vehicle]
-        # The cadence cap of the vehicle, as in models/orbital.py: no flight in a period, no launch.
-        flights = np.floor(grid.year_schedule(vehicle.flights_per_month) * grid.months_per_period + 1e-9)
+        # The cadence of the vehicle, as in models/orbital.py: no flight slot in a period, no launch.
+        flights = flight_slots(grid, vehicle.flights_per_month)
         for t in _first_starts(grid, years, (grid.periods >= d["first"]) & (flights >= 1)):
             g = holding_grid(instance, t, d["life"])
             dh = class_arrays(Parts(instance=instance, grid=g), name)

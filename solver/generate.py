@@ -294,7 +294,8 @@ class _Generator:
         if ref.resale is not None:
             rng = self.rng["markets"]
             data["resale"] = {
-                "price_usd_per_mw_month": _step(ref.resale.price_usd_per_mw_month * rng.lognormal(0, 0.1), 10_000),
+                "price_usd_per_unit_month": self.schedule(ref.resale.price_usd_per_unit_month,
+                                                          rng.lognormal(0, 0.1), 1),
                 "market_cap_mw": self.schedule(ref.resale.market_cap_mw, scale * rng.lognormal(0, 0.2), 10),
             }
         if ref.capital_budget_usd_per_year is not None:

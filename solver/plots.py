@@ -21,7 +21,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from models.parts import COST_CATEGORIES
+from models.parts import COST_CATEGORIES, END_CATEGORIES
 from solver.results import replace_atomic
 from solver.sensitivity import Tornado
 from solver.sweep import IN_PLAN_MW, OK_STATUSES
@@ -47,9 +47,10 @@ CATEGORY_COLORS = dict(zip(COST_CATEGORIES, (
     "#d2c4ea",  # satellite_gpus
     "#c23b3b",  # unmet_demand
     "#17a2b8",  # resale_revenue
+    "#2b4f75",  # take_or_pay_after_horizon
     "#8b5a2b",  # salvage
 ), strict=True))
-SALVAGE_LABEL = "value left at the horizon end (salvage)"
+SALVAGE_LABEL = "value left at the horizon end (salvage, net of take-or-pay still owed)"
 # Workload demand lines, first to last: a wide light line under narrower dark ones, so that equal lines stay visible.
 WORKLOAD_STYLES = (("#e03c3c", 4.0, "-", 0.7), ("black", 1.3, "--", 1.0), ("black", 1.3, ":", 1.0))
 
@@ -226,7 +227,8 @@ def plot_costs(costs: pd.DataFrame, stem: str | Path, *, discounted: bool = True
     order = {c: i for i, c in enumerate(COST_CATEGORIES)}
     table = table[sorted(table.columns, key=lambda c: order.get(c, len(order)))]
     table = table.loc[:, table.abs().max() > 5e-4].sort_index()
-    salvage = float(table.pop("salvage").sum()) if "salvage" in table else 0.0
+    # Values at the horizon end: what is left (salvage) and take-or-pay owed after it (which buys part of it).
+    salvage = sum(float(table.pop(c).sum()) for c in END_CATEGORIES if c in table)
     years = table.index.to_numpy()
     fig = Figure(figsize=(11, 5.5), layout="constrained")
     ax = fig.subplots()

@@ -454,9 +454,10 @@ class _Builder:
         table.loc["total"] = table.sum()
         table = table.reset_index().rename(columns={"discounted_usd": f"USD billion, discounted to {start}",
                                                     "nominal_usd": "USD billion, nominal"})
-        return ('<p class="note">The salvage value of assets that outlive the horizon is booked at the horizon end; '
-                "it is drawn as a bar of its own (value left at the horizon end), not in the last year, and the net "
-                "cost of each year (diamonds) does not include it.</p>"
+        return ('<p class="note">What outlives the horizon is valued at its end: its remaining service at what the '
+                "same service costs new then (salvage), less take-or-pay still owed after it (which buys part of that "
+                "service). It is drawn as a bar of its own, not in the last year, and the net cost of each year "
+                "(diamonds) does not include it.</p>"
                 + chart + "<h3>Cost by category, all years</h3>"
                 + _table(table, {c: ",.2f" for c in table.columns[1:]})
                 + '<p class="note">Revenue from resale and the salvage value of assets that outlive the horizon '

@@ -147,10 +147,14 @@ def extract_tables(m, parts: Parts) -> dict[str, pd.DataFrame]:
     for (category, t), expr in m.cost.items():
         rows.append({"year": int(grid.year[t]), "category": category, "nominal_usd": value(expr) * MONEY,
                      "discounted_usd": value(expr) * MONEY * discount_factors(grid, category)[t]})
-    salvage = value(m.end_value) * MONEY
-    if salvage:
-        rows.append({"year": int(grid.year[-1]), "category": "salvage", "nominal_usd": -salvage,
-                     "discounted_usd": -salvage * grid.discount_end})
+    # Costs at the horizon end go in the last year: those of the objective, and those modules report apart
+    # because they cancel there (take-or-pay after the horizon and the value of what it buys).
+    at_end = [(c, value(expr)) for c, expr in m.end_cost.items()]
+    at_end += [item for r in reports for item in r.end_costs.items()]
+    for category, amount in at_end:
+        if amount:
+            rows.append({"year": int(grid.year[-1]), "category": category, "nominal_usd": amount * MONEY,
+                         "discounted_usd": amount * MONEY * grid.discount_end})
     costs = pd.DataFrame(rows).groupby(["year", "category"], as_index=False, sort=False).sum()
 
     demand = demand_units(inst, grid)

@@ -175,13 +175,13 @@ class Demand(Strict):
 
 
 class HyperscalerContract(Strict):
-    """Capacity a provider brings online on its own schedule, committed in blocks, take-or-pay for a term."""
+    """Capacity a provider brings online on its own schedule, committed in blocks, take-or-pay for a minimum term."""
 
     hardware: Name = Field(description="hardware generation of the capacity")
     ramp_mw: MonthSeries = Field(description="MW the provider can make available to the lab from each month on")
     block_mw: Positive = Field(description="size of one committed block, MW")
     min_term_months: Annotated[int, NOT_BOOLEAN, Field(ge=1, le=240)] = Field(
-        description="a committed block is held and paid for this many months"
+        description="a committed block is held and paid for at least this many months, then until released"
     )
     price_usd_per_mw_month: NonNegative
 
@@ -235,7 +235,7 @@ class BuildCosts(Strict):
     gpus_usd_per_mw: YearSchedule = Field(description="accelerators; paid when the module comes online")
     other_it_usd_per_mw: YearSchedule = Field(description="CPUs, network, storage; paid when online")
     facility_life_years: Annotated[float, NOT_BOOLEAN, Field(gt=0, le=100)] = Field(
-        description="straight-line life of the facility for salvage"
+        description="years of service of a facility, for its value at the horizon end"
     )
     gpu_life_years: Annotated[float, NOT_BOOLEAN, Field(gt=0, le=30)] = Field(
         description="GPUs and other IT are replaced (refresh) after this many years, at that year's prices"
@@ -347,7 +347,9 @@ class Orbital(Strict):
 class Resale(Strict):
     """Leasing out capacity the lab holds but does not need (the neocloud model)."""
 
-    price_usd_per_mw_month: NonNegative
+    price_usd_per_unit_month: YearSchedule = Field(
+        description="paid per compute unit-month leased out (a MW of newer hardware earns more); the market's price "
+                    "of compute falls as newer hardware comes out, so it may fall by year")
     market_cap_mw: YearSchedule = Field(description="at most this many MW can be leased out at once")
 
 
@@ -470,6 +472,7 @@ class Instance(Strict):
                                     f"{s.launch_vehicle} ({payload:g} t)")
         if self.resale is not None:
             check_years("resale.market_cap_mw", self.resale.market_cap_mw)
+            check_years("resale.price_usd_per_unit_month", self.resale.price_usd_per_unit_month)
         check_years("capital_budget_usd_per_year", self.capital_budget_usd_per_year)
         if problems:
             raise ValueError("; ".join(problems))

@@ -80,6 +80,23 @@ class TimeGrid:
         years = self.n_periods * self.months_per_period / 12.0
         return float((1.0 + self.horizon.discount_rate_per_year) ** -years)
 
+    @cached_property
+    def discount_per_period(self) -> float:
+        """Discount factor of one period."""
+        return float((1.0 + self.horizon.discount_rate_per_year) ** -(self.months_per_period / 12.0))
+
+    @cached_property
+    def end_month(self) -> int:
+        """Absolute month index of the horizon end: the month after the last period."""
+        return self.start_month + self.n_periods * self.months_per_period
+
+    def at_end(self, schedule: float | dict[int, float]) -> float:
+        """A year schedule's value at the horizon end (in its calendar year): what a thing costs new then."""
+        if not isinstance(schedule, dict):
+            return float(schedule)
+        years = sorted(schedule)
+        return float(np.interp(self.end_month // 12, years, [schedule[y] for y in years]))
+
     def periods_for_months(self, months: float) -> int:
         """A duration in months as whole periods, rounded up (a 4-month lead time is 2 quarters)."""
         return max(0, math.ceil(months / self.months_per_period - 1e-9))

@@ -6,7 +6,8 @@ Unless a test says otherwise the numbers are (see :func:`terrestrial` and :func:
   unit-month, i.e. $100M per module-month of missing capacity;
 * capex per MW: facility $1M (at the decision), GPUs $2M and other IT $0.5M (when online); a 10 MW module costs
   facility $10M + GPUs $20M + other IT $5M = $35M;
-* facility and GPU life 2 years: a module online for ``a`` months is worth ``35 x (1 - a/24)`` $M at the end;
+* facility and GPU life 2 years: a module online for ``a`` months is worth ``35 x (1 - a/24)`` $M at the end (its
+  remaining service at what a new module costs then; with flat prices and no discounting, straight line);
 * PUE 1.2, $0.05/kWh: energy per MW-month = 1.2 x 730 h x 1000 kW x 0.05 = $43,800, i.e. $438,000 per module-month;
   fixed opex $10,000 per MW-month = $100,000 per module-month;
 * a grid of 12 MW at the meter: exactly one module (10 MW x 1.2).
@@ -209,8 +210,11 @@ def test_capex_timing_by_year_and_facility_multiplier():
       facility  10 MW x 1 (2026) x 1.5                         = 15   in 2026
       GPUs      10 MW x 2 (2027)                               = 20   in 2027
       other IT  10 MW x 0.5 (2027)                             =  5   in 2027
-      salvage   online 1 year: facility 15 x (1 - 1/10) = 13.5; IT 25 x (1 - 1/2) = 12.5   = -26
-      total                                                    = 14
+      salvage   at the horizon end (2028-01, prices flat after 2027), what is left at what it costs new then:
+                facility 10 MW x 3 x 1.5 = 45 new, 9 of 10 years left: 40.5; IT 25 new, 1 of 2 years: 12.5  = -53
+      total                                                    = -13
+    The facility's price tripled after it was bought, so the plan is worth more than it cost: a new facility at
+    the horizon end costs $45M, not the $15M paid (book value would say 13.5).
     """
     inst = make_instance(
         horizon={"end": "2027-12"}, demand=training({"2026-01": 0, "2027-01": 10_000}),
@@ -222,13 +226,13 @@ def test_capex_timing_by_year_and_facility_multiplier():
     result = solve_exact(inst)
     assert plan_of(result, "a", "new_units") == [1] + [0] * 23
     assert plan_of(result, "a", "mw_online") == [0] * 12 + [10] * 12
-    assert_costs(result, {"build_facility": 15e6, "build_gpus": 20e6, "build_other_it": 5e6, "salvage": -26e6})
+    assert_costs(result, {"build_facility": 15e6, "build_gpus": 20e6, "build_other_it": 5e6, "salvage": -53e6})
     assert cost_in_year(result, "build_facility", 2026) == pytest.approx(15e6, rel=REL)
     assert cost_in_year(result, "build_facility", 2027) == pytest.approx(0, abs=1e-3)
     assert cost_in_year(result, "build_gpus", 2026) == pytest.approx(0, abs=1e-3)
     assert cost_in_year(result, "build_gpus", 2027) == pytest.approx(20e6, rel=REL)
     assert cost_in_year(result, "build_other_it", 2027) == pytest.approx(5e6, rel=REL)
-    assert result.objective_usd == pytest.approx(14e6, rel=REL)
+    assert result.objective_usd == pytest.approx(-13e6, rel=REL)
 
 
 @pytest.mark.parametrize("period", ["month", "quarter"])
@@ -276,8 +280,11 @@ def test_salvage_of_a_late_build():
 
 def test_salvage_is_discounted_from_the_horizon_end():
     """The case above at 10% a year: a cost at month t is discounted by d(t) = 1.1^(-t/12), the salvage by
-    discount_end = 1.1^-1 (the value sits at the end of the 12-month horizon).
-      total = (35 + 0.538) d(9) + 0.538 (d(10) + d(11)) - 33.625 / 1.1
+    discount_end = 1.1^-1 (the value sits at the end of the 12-month horizon). With discounting, the remaining
+    service of an asset of life n months, a months old, is the annuity share (1 - d^(n-a)) / (1 - d^n), d = d(1)
+    (a new asset's price pays for n months of service, each worth the same rent):
+      salvage = facility 10 x (1 - d^237) / (1 - d^240) + IT 25 x (1 - d^57) / (1 - d^60)   (age 3 months)
+      total = (35 + 0.538) d(9) + 0.538 (d(10) + d(11)) - salvage / 1.1
     """
     inst = make_instance(horizon={"discount_rate_per_year": 0.1}, demand=training({"2026-01": 0, "2026-10": 10_000}),
                          terrestrial=terrestrial({"a": site()}, facility_life_years=20, gpu_life_years=5))
@@ -286,11 +293,14 @@ def test_salvage_is_discounted_from_the_horizon_end():
     def d(t):
         return 1.1 ** (-t / 12)
 
+    m = d(1)
+    salvage = 10e6 * (1 - m ** 237) / (1 - m ** 240) + 25e6 * (1 - m ** 57) / (1 - m ** 60)
+    assert salvage == pytest.approx(33.97e6, rel=1e-3)  # above the straight line (33.625): rent comes later
     assert plan_of(result, "a", "new_units") == [0] * 9 + [1, 0, 0]
     assert_costs(result, {"build_facility": 10e6 * d(9), "build_gpus": 20e6 * d(9), "build_other_it": 5e6 * d(9),
                           "energy": 0.438e6 * (d(9) + d(10) + d(11)), "opex": 0.1e6 * (d(9) + d(10) + d(11)),
-                          "salvage": -33.625e6 / 1.1})
-    expected = 35.538e6 * d(9) + 0.538e6 * (d(10) + d(11)) - 33.625e6 / 1.1
+                          "salvage": -salvage / 1.1})
+    expected = 35.538e6 * d(9) + 0.538e6 * (d(10) + d(11)) - salvage / 1.1
     assert result.objective_usd == pytest.approx(expected, rel=REL)
 
 

@@ -144,7 +144,7 @@ def test_a_kind_the_instance_lacks_is_named(tmp_path):
     text = SMALL.read_text()
     path = tmp_path / "ground.yaml"
     path.write_text(text[:text.index("orbital:")] + text[text.index("resale:"):])
-    line = one_line_error(dcopt(*BREAKEVEN[:1], path, "--param", "resale.price_usd_per_mw_month", "--source",
+    line = one_line_error(dcopt(*BREAKEVEN[:1], path, "--param", "resale.price_usd_per_unit_month", "--source",
                                 "orbital", "--between", "1", "2", "--out", tmp_path / "out"))
     assert line == ("dcopt breakeven: --source orbital: small has no source of this kind (its sources: cloud, "
                     "colossus, plain, fixed_block_lease, hyperscaler_contract, own_build)")

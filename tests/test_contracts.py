@@ -55,10 +55,10 @@ def test_provider_ramp_caps_the_blocks_held():
     100 MW at $1M per MW-month, 4-month term.
 
     Each block saves $10M - $1M per MW-month, so as many blocks are held as the ramp allows: 1 block in
-    January-June, 3 in July-December. With a 4-month term the commitments follow from
-    commit[t] = held[t] - held[t-1] + commit[t-4]: 1 in 2026-01, 1 in 2026-05 (renewal), 2 in 2026-07,
-    1 in 2026-09 (renewal of May's), 2 in 2026-11 (renewal of July's; their payments after December are not
-    charged).
+    January-June, 3 in July-December. The 4-month term is a minimum: a block is held until released, so the
+    commitments are 1 in 2026-01 and 2 in 2026-07, each held to December (no renewals: an exact term would need
+    them in 2026-05, -09 and -11). Releasing a block past its minimum term and committing a new one in the same
+    month costs the same as holding it; the plan shows blocks newly held, so it reads the same either way.
     Cost: blocks (6 x 100 + 6 x 300) MW-months x $1M = $2,400M, unmet 6 months x 200 MW x $10M = $12,000M;
     total $14,400M.
     """
@@ -67,7 +67,7 @@ def test_provider_ramp_caps_the_blocks_held():
                                                         min_term_months=4))
     result = solve_optimal(inst)
     assert plan_of(result, "cloud", "mw_online") == [100] * 6 + [300] * 6
-    assert plan_of(result, "cloud", "new_units") == [1, 0, 0, 0, 1, 0, 2, 0, 1, 0, 2, 0]
+    assert plan_of(result, "cloud", "new_units") == [1, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0]
     assert result.objective_usd == pytest.approx(14_400e6, rel=1e-9)
     assert category(result, "contracts") == pytest.approx(2_400e6, rel=1e-9)
     assert category(result, "unmet_demand") == pytest.approx(12_000e6, rel=1e-9)
@@ -100,12 +100,38 @@ def test_blocks_are_integral(price, blocks, total):
     assert unmet == [max(0, 150_000 - 100_000 * blocks)] * 12
 
 
-def test_payments_after_the_horizon_end_are_not_charged():
-    """Demand of 100 MW in November and December only; a block has a 12-month term at $1M per MW-month.
+def test_a_minimum_term_is_a_minimum():
+    """Demand of 100 MW in January-April only; a 100 MW block with a 3-month minimum term at $1M per MW-month.
 
-    A block committed in month t (0-based) must cover months 10 and 11, so t <= 10; it is charged for the months
-    t..11 inside the horizon only, i.e. (12 - t) x $100M, least at t = 10: 2 x $100M = $200M (vs $2,000M unmet).
-    Optimum: commit 1 block in 2026-11, held through the horizon end; cost $200M.
+    One block, held 4 months and released: 4 x $100M = $400M (an exact 3-month term needed two blocks, 6 months
+    paid: $600M). Unmet demand would cost $1,000M a month, so every month is served."""
+    inst = make_instance(demand=training({"2026-01": 100_000, "2026-05": 0}),
+                         hyperscaler_contracts=contract(min_term_months=3))
+    result = solve_optimal(inst)
+    assert plan_of(result, "cloud", "new_units") == [1] + [0] * 11
+    assert plan_of(result, "cloud", "mw_online") == [100] * 4 + [0] * 8
+    assert result.objective_usd == pytest.approx(400e6, rel=1e-9)
+
+
+def test_a_block_is_held_at_least_its_minimum_term():
+    """Demand of 100 MW in January only; a 100 MW block with a 3-month minimum term at $1M per MW-month: held
+    and paid January-March, $300M, less than the $1,000M of unmet demand."""
+    inst = make_instance(demand=training({"2026-01": 100_000, "2026-02": 0}),
+                         hyperscaler_contracts=contract(min_term_months=3))
+    result = solve_optimal(inst)
+    assert plan_of(result, "cloud", "mw_online") == [100] * 3 + [0] * 9
+    assert result.objective_usd == pytest.approx(300e6, rel=1e-9)
+
+
+def test_take_or_pay_after_the_horizon_is_charged_and_what_it_buys_is_valued():
+    """Demand of 100 MW in November and December only; a block has a 12-month minimum term at $1M per MW-month.
+
+    A block committed in month t (0-based) must cover months 10 and 11, so t <= 10. It owes 12 months: 12 - t
+    inside the horizon and t after it, which buy t months of the block after the horizon; the end-of-horizon rule
+    values them at what the same service costs new then, the contract's own price, so they cancel. Net: the
+    months inside the horizon, (12 - t) x $100M, least at t = 10: $200M (against $2,000M unmet). Optimum: commit
+    1 block in 2026-11; the cost table shows $200M of contracts in the horizon, $1,000M of take-or-pay after it
+    (months 12..21) and -$1,000M of its value.
     """
     inst = make_instance(demand=training({"2026-01": 0, "2026-11": 100_000}),
                          hyperscaler_contracts=contract(min_term_months=12))
@@ -114,3 +140,26 @@ def test_payments_after_the_horizon_end_are_not_charged():
     assert plan_of(result, "cloud", "mw_online") == [0] * 10 + [100, 100]
     assert result.objective_usd == pytest.approx(200e6, rel=1e-9)
     assert category(result, "contracts") == pytest.approx(200e6, rel=1e-9)
+    assert category(result, "take_or_pay_after_horizon") == pytest.approx(1_000e6, rel=1e-9)
+    assert category(result, "salvage") == pytest.approx(-1_000e6, rel=1e-9)
+
+
+def test_a_long_block_committed_in_the_last_month_costs_that_month():
+    """Demand of 100 MW in December only, at 8% a year; a 60-month block at $1M per MW-month.
+
+    Committed in December it owes 59 months after the horizon: at the horizon end (2027-01) they are worth
+    $100M x sum_{k=0..58} 1.08^(-k/12) = $100M x 49.28 (each month's payment at its start), discounted by
+    1.08^-1 to the start; the block's service in those months is valued at the same price, so it nets out. The
+    block is neither free nor charged for 59 months it does not serve: the NPC is December's payment,
+    $100M x 1.08^(-11/12) = $93.19M (against $1,000M x 1.08^(-11/12) unmet).
+    """
+    inst = make_instance(horizon={"discount_rate_per_year": 0.08},
+                         demand=training({"2026-01": 0, "2026-12": 100_000}),
+                         hyperscaler_contracts=contract(min_term_months=60))
+    result = solve_optimal(inst)
+    assert plan_of(result, "cloud", "new_units") == [0] * 11 + [1]
+    december = 100e6 * 1.08 ** (-11 / 12)
+    owed = 100e6 * sum(1.08 ** (-k / 12) for k in range(59)) / 1.08
+    assert result.objective_usd == pytest.approx(december, rel=1e-9)
+    assert category(result, "take_or_pay_after_horizon") == pytest.approx(owed, rel=1e-9)
+    assert category(result, "salvage") == pytest.approx(-owed, rel=1e-9)

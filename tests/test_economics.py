@@ -140,7 +140,7 @@ def test_build_levelized_by_hand_without_discounting():
       GPUs      6, other IT 3, at t=2 (2026 prices)                                       6, 3
       refresh   (6 + 3) at t=7 (2026) + (12 + 6) at t=12 (2027)                          27
       energy    0.1095 x 12 = 1.314; opex 0.05 x 12 = 0.6
-      salvage   IT of t=12 is 2 of its 5 months old at t=14: -(1 - 2/5) x 18             -10.8
+      salvage   IT of t=12 is 2 of its 5 months old at t=14; new IT then costs 18: -(1 - 2/5) x 18  -10.8
                 (the facility is exactly its 1-year life old: 0)
       total     12 + 6 + 3 + 27 + 1.314 + 0.6 - 10.8                                     39.114
     Compute: 5 months (t=2..6) of gen1 at 1,000 units, 7 months (t=7..13) of gen2 at 2,000:
@@ -162,7 +162,9 @@ def test_build_agrees_with_the_milp():
       GPUs      2 x 6 v^2 = 11.810, other IT 2 x 3 v^2 = 5.905
       refresh   2 x (9 v^7 + 18 v^12)
       energy    2 x 0.1095 x 11.310298, opex 2 x 0.05 x 11.310298
-      salvage   -2 x 10.8 at the horizon end, discounted 1.1^(-14/12)
+      salvage   the IT bought at t=12 has 3 of its 5 months left, at the price of new IT at the horizon end (2027:
+                18 per MW, gen2 still the newest), each month worth the same rent: 18 x (1 - v^3) / (1 - v^5) per
+                MW (10.8 = 18 x 3/5 undiscounted), at the horizon end, discounted 1.1^(-14/12)
     Levelized facility, e.g.: 12 / 0.942525 = $12.731760M per MW-year: the $12M paid two months before the
     capacity arrives, spread over the discounted year it is held.
     """
@@ -173,7 +175,7 @@ def test_build_agrees_with_the_milp():
     assert_agrees(result, table, "site", mw=2, discounted_mw_years=held / 12, expected_usd={
         "build_facility": 24e6, "build_gpus": 12e6 * V**2, "build_other_it": 6e6 * V**2,
         "build_refresh": 2 * (9e6 * V**7 + 18e6 * V**12), "energy": 2 * 109_500 * held, "opex": 2 * 50_000 * held,
-        "salvage": -2 * 10.8e6 * 1.1 ** (-14 / 12)})
+        "salvage": -2 * 18e6 * (1 - V**3) / (1 - V**5) * 1.1 ** (-14 / 12)})
 
 
 # -- orbital ----------------------------------------------------------------------------------------------------

@@ -143,7 +143,7 @@ def test_binding_site_power_cadence_and_national_cap_are_worth_nothing_with_the_
 
 def test_resale_sets_the_value_of_compute_and_cost_ranging():
     """Contract ``cloud`` (one 100 MW block, 100,000 units, $1M per MW-month); training demand 50,000 units; resale
-    at $0.5M per MW-month, market cap 100 MW.
+    at $500 per unit-month, i.e. $0.5M per MW-month of gen1 (the ranging below is per MW-month), market cap 100 MW.
 
     The plan takes the block every month and resells the 50 MW it does not need ($25M a month).
     One more unit of demand is served by taking 1/1,000 MW back from resale: $500,000 / 1,000 = $500 per
@@ -155,7 +155,7 @@ def test_resale_sets_the_value_of_compute_and_cost_ranging():
         $10M (1,000 units x $10,000) reselling more and leaving demand unmet pays.
     """
     inst = make_instance(demand=training({"2026-01": 50_000}), hyperscaler_contracts=contract(),
-                         resale={"price_usd_per_mw_month": 500_000, "market_cap_mw": 100})
+                         resale={"price_usd_per_unit_month": 500, "market_cap_mw": 100})
     planner = Planner(inst)
     result = planner.solve(mip_gap=0.0)
     assert plan_of(result, "cloud", "mw_resold") == [50.0] * 12

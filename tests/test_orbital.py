@@ -8,7 +8,9 @@ Unless a test says otherwise (see :func:`orbital`):
 * life 5 years = 60 months, no degradation and no failures, in sunlight all the time;
 * opex $100 per kW-month = $0.1M per satellite-month;
 * training demand; unmet costs $10,000 per unit-month = $10M per satellite-month of missing capacity;
-* salvage of a satellite launched at period t, at the end of an n-period horizon: capital x (1 - (n - t)/life).
+* salvage of a satellite launched at period t, at the end of an n-period horizon: its remaining output at what a
+  new satellite costs then, new x sum_{a >= n-t} q_a / sum_a q_a for output q_a = rho^a over its life (rho the
+  per-period survival, 1 here); with no decay, flat prices and no discounting, capital x (1 - (n - t)/life).
 
 No discounting, so every total is an exact sum. Money in the comments is in $M.
 """
@@ -214,7 +216,7 @@ def test_fleet_decays_by_degradation_and_failures():
     Fleet at t = 11 + k: 4 rho^k (k = 0..12). With S = sum_{k=0..12} rho^k:
       capital   4 x 3.5                                    = 14
       opex      0.1 x 4 S (on the decayed fleet)           =  0.4 S
-      salvage   14 x (1 - 13/60)                           = -14 x 47/60
+      salvage   13 months old: 14 x (rho^13 - rho^60) / (1 - rho^60) (the output it has left of its life's)
       unmet     (10,000 x 24 - 4,000 S) x $10,000          = 2400 - 40 S
     """
     inst = make_instance(horizon={"end": "2027-12"}, demand=training({"2026-01": 10_000}),
@@ -228,9 +230,11 @@ def test_fleet_decays_by_degradation_and_failures():
     fleet_mw = plan_of(result, "sat", "mw_online")
     assert fleet_mw == pytest.approx([0] * 11 + [4 * rho**k for k in range(13)], abs=1e-6)
     assert fleet_mw[-1] == pytest.approx(4 * 0.81, abs=1e-6)
+    salvage = 14e6 * (rho**13 - rho**60) / (1 - rho**60)
+    assert salvage == pytest.approx(9.61e6, rel=1e-3)  # below the straight line (14 x 47/60 = 10.97): it decays
     assert_costs(result, {"launch": 2e6, "satellite_hardware": 4e6, "satellite_gpus": 8e6, "opex": 0.4e6 * s,
-                          "salvage": -14e6 * 47 / 60, "unmet_demand": 2400e6 - 40e6 * s})
-    assert result.objective_usd == pytest.approx(14e6 + 0.4e6 * s - 14e6 * 47 / 60 + 2400e6 - 40e6 * s, rel=REL)
+                          "salvage": -salvage, "unmet_demand": 2400e6 - 40e6 * s})
+    assert result.objective_usd == pytest.approx(14e6 + 0.4e6 * s - salvage + 2400e6 - 40e6 * s, rel=REL)
 
 
 def test_launch_price_schedule_is_interpolated_between_years():
@@ -258,8 +262,9 @@ def test_launch_price_learning_curve_with_floor():
       launch    500 kg x (1,280 + 1,100) $/kg              = 0.64 + 0.55 = 1.19
       hardware  2, GPUs 4
       opex      (9 + 5) satellite-months x 0.1             = 1.4
-      salvage   3.64 x (1 - 9/60) = 3.094; 3.55 x (1 - 5/60) = 3.2541666...   = -6.3481666...
-      total                                                = 2.2418333...
+      salvage   at what a new satellite costs at the horizon end (t=12: 13,000 t, 2,000 x 0.8^log2(13) = $876/kg,
+                floored to $1,100: 3.55), 9 and 5 months old of 60: 3.55 x (51 + 55)/60  = -6.2716666...
+      total                                                = 2.3183333...
     """
     curve = {"initial_price_usd_per_kg": 2000, "initial_cumulative_mass_t": 1000, "industry_mass_t_per_year": 12_000,
              "price_drop_per_doubling": 0.2, "floor_usd_per_kg": 1100}
@@ -267,7 +272,7 @@ def test_launch_price_learning_curve_with_floor():
                          orbital=orbital({"launch_price_usd_per_kg": None, "learning_curve": curve}))
     result, _ = solve_exact(inst)
     assert plan_of(result, "sat", "new_units") == [0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0]
-    salvage = 3.64e6 * (1 - 9 / 60) + 3.55e6 * (1 - 5 / 60)
+    salvage = 3.55e6 * (51 + 55) / 60
     assert_costs(result, {"launch": 1.19e6, "satellite_hardware": 2e6, "satellite_gpus": 4e6, "opex": 1.4e6,
                           "salvage": -salvage})
     assert result.objective_usd == pytest.approx(8.59e6 - salvage, rel=REL)
@@ -301,9 +306,11 @@ def test_sunlight_share_scales_compute_and_unit_costs_per_watt():
 @pytest.mark.parametrize("rate", [0.0, 0.1])
 def test_salvage_of_a_late_launch(rate):
     """Demand 1,000 units from 2026-10 (t=9), life 1 year = 12 months: one launch at t=9, 3 months old at the end.
-      capital 3.5 at t=9; opex 0.1 at t=9, 10, 11; salvage 3.5 x (1 - 3/12) = 2.625 at the horizon end.
+      capital 3.5 at t=9; opex 0.1 at t=9, 10, 11; salvage: 9 of its 12 months of service left, at the price of a
+      new one (3.5), each month's service worth the same rent: 3.5 x (1 - d^9) / (1 - d^12), d = d(1) the
+      monthly discount factor; undiscounted 3.5 x 9/12 = 2.625.
     Undiscounted: 3.5 + 0.3 - 2.625 = 1.175. At 10% a year: d(t) = 1.1^(-t/12), the salvage at 1.1^-1:
-      3.5 d(9) + 0.1 (d(9) + d(10) + d(11)) - 2.625 / 1.1
+      3.5 d(9) + 0.1 (d(9) + d(10) + d(11)) - salvage / 1.1
     """
     inst = make_instance(horizon={"discount_rate_per_year": rate}, demand=training({"2026-01": 0, "2026-10": 1_000}),
                          orbital=orbital(life_years=1))
@@ -312,13 +319,14 @@ def test_salvage_of_a_late_launch(rate):
     def d(t):
         return (1 + rate) ** (-t / 12)
 
+    salvage = 3.5e6 * (1 - d(9)) / (1 - d(12)) if rate else 2.625e6
     assert plan_of(result, "sat", "new_units") == [0] * 9 + [1, 0, 0]
     assert_costs(result, {"launch": 0.5e6 * d(9), "satellite_hardware": 1e6 * d(9), "satellite_gpus": 2e6 * d(9),
-                          "opex": 0.1e6 * (d(9) + d(10) + d(11)), "salvage": -2.625e6 / (1 + rate)})
+                          "opex": 0.1e6 * (d(9) + d(10) + d(11)), "salvage": -salvage / (1 + rate)})
     if rate == 0:
         assert result.objective_usd == pytest.approx(1.175e6, rel=REL)
     assert result.objective_usd == pytest.approx(
-        3.5e6 * d(9) + 0.1e6 * (d(9) + d(10) + d(11)) - 2.625e6 / (1 + rate), rel=REL)
+        3.5e6 * d(9) + 0.1e6 * (d(9) + d(10) + d(11)) - salvage / (1 + rate), rel=REL)
 
 
 def test_decay_and_life_with_quarterly_periods():
@@ -329,7 +337,7 @@ def test_decay_and_life_with_quarterly_periods():
     Fleet at t = 3 + k: 6 rho^k (k = 0..4), 6 x 0.81 = 4.86 a year after launch. With S = sum_{k=0..4} rho^k:
       capital   6 x 3.5 (launch 3, hardware 6, GPUs 12)                      = 21
       opex      $100 x 1,000 kW x 3 months = 0.3 per satellite-quarter      = 1.8 S
-      salvage   5 quarters old of 20: 21 x 15/20                             = -15.75
+      salvage   5 quarters old of 20: 21 x (rho^5 - rho^20) / (1 - rho^20)  (the decayed output it has left)
       unmet     (10,000 x 3 x 8 - 6 x 1,000 x 3 x S) x $10,000               = 2400 - 180 S
     """
     inst = make_instance(horizon={"period": "quarter", "end": "2027-12"}, demand=training({"2026-01": 10_000}),
@@ -342,6 +350,65 @@ def test_decay_and_life_with_quarterly_periods():
     assert flights == {"rocket": [0, 0, 0, 3, 0, 0, 0, 0]}
     assert plan_of(result, "sat", "mw_online") == pytest.approx([0, 0, 0] + [6 * rho**k for k in range(5)], abs=1e-6)
     assert plan_of(result, "sat", "mw_online")[-1] == pytest.approx(4.86, abs=1e-6)
+    salvage = 21e6 * (rho**5 - rho**20) / (1 - rho**20)
     assert_costs(result, {"launch": 3e6, "satellite_hardware": 6e6, "satellite_gpus": 12e6, "opex": 1.8e6 * s,
-                          "salvage": -15.75e6, "unmet_demand": 2400e6 - 180e6 * s})
-    assert result.objective_usd == pytest.approx(21e6 + 1.8e6 * s - 15.75e6 + 2400e6 - 180e6 * s, rel=REL)
+                          "salvage": -salvage, "unmet_demand": 2400e6 - 180e6 * s})
+    assert result.objective_usd == pytest.approx(21e6 + 1.8e6 * s - salvage + 2400e6 - 180e6 * s, rel=REL)
+
+
+# The end-of-horizon rule against the three effects of straight-line book value (docs/formulation.md section 8).
+
+def test_no_satellite_for_a_one_month_need_in_december():
+    """A satellite losing half its output a year (rho = 0.5^(1/12) a month), for 1,000 units needed in December
+    only, unmet at $250 per unit-month: $0.25M.
+
+    Its 60 months deliver S = sum_{a<60} rho^a = (1 - 0.5^5) / (1 - rho) = 17.26 months of full output, and its
+    December month is 1/S = 5.8% of that. At the horizon end it is worth what is left, (S - 1)/S of a new one
+    ($3.5M: prices are flat), so December costs 3.5/S + opex 0.1 = $0.303M > $0.25M: leave it unmet. (Book
+    value, 3.5 x 59/60, charged December 3.5/60 + 0.1 = $0.158M and launched.)
+    """
+    inst = make_instance(demand=training({"2026-01": 0, "2026-12": 1_000}, penalty=250),
+                         orbital=orbital(degradation_per_year=0.5))
+    result, _ = solve_exact(inst)
+    assert plan_of(result, "sat", "new_units") == [0] * 12
+    assert result.objective_usd == pytest.approx(0.25e6, rel=REL)
+
+
+def test_no_early_buy_at_a_high_launch_price():
+    """2026-2027, launch $10,000/kg in 2026 and $1,000/kg in 2027 (a satellite $8.5M, then $3.5M); 1,000 units
+    needed in 2026 only, unmet at $400 per unit-month ($4.8M for the year); no opex.
+
+    A satellite launched at month t of 2026 is worth, at the horizon end, what a new one costs then times the
+    service it has left: 3.5 x (36 + t)/60. Its net cost 8.5 - 3.5 (36 + t)/60 (6.4 at t=0) exceeds what it saves,
+    0.4 (12 - t), for every t: leave 2026 unmet, $4.8M. (Book value on the $8.5M paid, 8.5 x (36 + t)/60, made the
+    launch at t=0 cost 3.4 and won.)
+    """
+    inst = make_instance(horizon={"end": "2027-12"},
+                         demand=training({"2026-01": 1_000, "2027-01": 0}, penalty=400),
+                         orbital=orbital({"launch_price_usd_per_kg": {2026: 10_000, 2027: 1_000}},
+                                         opex_usd_per_kw_month=0))
+    result, _ = solve_exact(inst)
+    assert plan_of(result, "sat", "new_units") == [0] * 24
+    assert result.objective_usd == pytest.approx(4.8e6, rel=REL)
+
+
+def test_no_wash_trade_of_a_satellite_against_resold_contract_capacity():
+    """1,000 units all year on one 1 MW contract block (12-month term, $0.3M per MW-month: $3.6M); resale at $250
+    per unit-month ($0.25M per MW-month of gen1); a satellite losing half its output a year.
+
+    A satellite launched to free contract MW for resale, held k months, earns 0.25 x sum_{a<k} rho^a and costs
+    opex 0.1 x sum_{a<k} rho^a plus the value it loses, 3.5 x (1 - rho^k)/(1 - rho^60) = (3.5/S) sum_{a<k} rho^a
+    (S = 17.26, as above): a net loss of (0.203 + 0.1 - 0.25) x sum_{a<k} rho^a for every k. So no satellite and
+    no resale: $3.6M. (Book value charged 3.5 k/60, so a satellite in December earned 0.25 - 0.158 and was
+    launched only to resell the MW it freed.) Buying a second block to resell loses too ($0.3M > $0.25M).
+    """
+    inst = make_instance(demand=training({"2026-01": 1_000}),
+                         hyperscaler_contracts={"cloud": {"hardware": "gen1", "ramp_mw": {"2026-01": 1},
+                                                          "block_mw": 1, "min_term_months": 12,
+                                                          "price_usd_per_mw_month": 300_000}},
+                         resale={"price_usd_per_unit_month": 250, "market_cap_mw": 10},
+                         orbital=orbital(degradation_per_year=0.5))
+    result, _ = solve_exact(inst)
+    assert plan_of(result, "sat", "new_units") == [0] * 12
+    assert plan_of(result, "cloud", "mw_resold") == [0] * 12
+    assert result.objective_usd == pytest.approx(3.6e6, rel=REL)

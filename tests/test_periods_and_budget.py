@@ -67,13 +67,14 @@ def test_ramp_in_discount_lands_in_the_quarter_of_its_month():
 def test_contract_and_penalty_by_quarter_cost_three_months():
     """2026 by quarter; demand 150 MW all year; one 100 MW block at $1M per MW-month, 3-month term.
 
-    One block each quarter (term = 1 quarter): 4 x 100 MW x $1M x 3 = $1,200M; 50 MW (50,000 units) unmet each
-    quarter: 4 x 50,000 x $10,000 x 3 = $6,000M; total $7,200M, the same as by month.
+    One block committed in the first quarter (the term, 1 quarter, is a minimum) and held all year:
+    4 x 100 MW x $1M x 3 = $1,200M; 50 MW (50,000 units) unmet each quarter: 4 x 50,000 x $10,000 x 3 = $6,000M;
+    total $7,200M, the same as by month.
     """
     inst = make_instance(horizon=QUARTERS, demand=training({"2026-01": 150_000}),
                          hyperscaler_contracts=contract(min_term_months=3))
     result = solve_optimal(inst)
-    assert plan_of(result, "cloud", "new_units") == [1, 1, 1, 1]
+    assert plan_of(result, "cloud", "new_units") == [1, 0, 0, 0]
     assert category(result, "contracts") == pytest.approx(1_200e6, rel=1e-9)
     assert category(result, "unmet_demand") == pytest.approx(6_000e6, rel=1e-9)
     assert result.objective_usd == pytest.approx(7_200e6, rel=1e-9)
@@ -100,7 +101,7 @@ def test_yearly_periods_discount_lost_revenue_month_by_month():
 # --- discounting ----------------------------------------------------------------------------------------------------
 
 def test_constant_payment_discounted_monthly():
-    """12% a year; demand 100 MW all year; a 100 MW block each month (1-month term) at $1M per MW-month.
+    """12% a year; demand 100 MW all year; a 100 MW block (1-month minimum term) held all year at $1M per MW-month.
 
     A payment of $100M in month t is worth 100M x 1.12^(-t/12) today; the geometric sum over t = 0..11 is
     $100M x (1 - 1.12^-1) / (1 - 1.12^(-1/12)) = $100M x 0.1071429 / 0.0093996 = $1,139.87M.
@@ -108,7 +109,7 @@ def test_constant_payment_discounted_monthly():
     inst = make_instance(horizon={"discount_rate_per_year": 0.12}, demand=training({"2026-01": 100_000}),
                          hyperscaler_contracts=contract())
     result = solve_optimal(inst)
-    assert plan_of(result, "cloud", "new_units") == [1] * 12
+    assert plan_of(result, "cloud", "new_units") == [1] + [0] * 11
     expected = 100e6 * (1 - 1.12 ** -1) / (1 - 1.12 ** (-1 / 12))
     assert expected == pytest.approx(1_139.87e6, rel=1e-5)
     assert result.objective_usd == pytest.approx(expected, rel=1e-9)

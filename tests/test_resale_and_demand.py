@@ -27,7 +27,7 @@ def demand_column(result, workload: str, column: str) -> list[float]:
 
 def test_surplus_of_a_take_or_pay_block_is_resold_up_to_the_market_cap():
     """Demand of 100 MW in January-February only; a 100 MW block with a 12-month term at $1M per MW-month;
-    resale at $0.5M per MW-month, market cap 60 MW.
+    resale at $500 per unit-month, i.e. $0.5M per MW-month of gen1 (1,000 units per MW), market cap 60 MW.
 
     The block (12 x $100M = $1,200M) beats 2 months unmet (2 x 100 MW x $10M = $2,000M) and is held all year.
     March-December its 100 MW are idle; 60 MW (the cap) are resold: 10 months x 60 MW x $0.5M = $300M of revenue.
@@ -36,7 +36,7 @@ def test_surplus_of_a_take_or_pay_block_is_resold_up_to_the_market_cap():
     """
     inst = make_instance(demand={"training": {"series_units": {"2026-01": 100_000, "2026-03": 0}}},
                          hyperscaler_contracts=contract(min_term_months=12),
-                         resale={"price_usd_per_mw_month": 500_000, "market_cap_mw": 60})
+                         resale={"price_usd_per_unit_month": 500, "market_cap_mw": 60})
     result = solve_optimal(inst)
     assert plan_of(result, "cloud", "mw_online") == [100] * 12
     assert plan_of(result, "cloud", "mw_resold") == [0, 0] + [60] * 10
@@ -49,7 +49,7 @@ def test_resale_at_price_zero_brings_nothing():
     """As above with a resale price of 0: whatever is resold earns nothing; cost $1,200M (the block alone)."""
     inst = make_instance(demand={"training": {"series_units": {"2026-01": 100_000, "2026-03": 0}}},
                          hyperscaler_contracts=contract(min_term_months=12),
-                         resale={"price_usd_per_mw_month": 0, "market_cap_mw": 60})
+                         resale={"price_usd_per_unit_month": 0, "market_cap_mw": 60})
     result = solve_optimal(inst)
     assert plan_of(result, "cloud", "new_units") == [1] + [0] * 11
     assert category(result, "resale_revenue") == pytest.approx(0, abs=1e-6)
@@ -60,7 +60,8 @@ def test_resale_at_price_zero_brings_nothing():
 
 def test_resold_mw_do_not_serve_demand():
     """Demand of 100 MW all year; one 100 MW block (the ramp allows no more) at $1M per MW-month; unmet demand
-    costs $2,000 per unit-month ($2M per MW-month); resale pays $3M per MW-month, market cap 60 MW.
+    costs $2,000 per unit-month ($2M per MW-month); resale pays $3,000 per unit-month ($3M per MW-month of gen1),
+    market cap 60 MW.
 
     Reselling a MW earns $3M and leaves 1,000 units unmet for $2M: a net gain of $1M per MW-month, so the full
     60 MW are resold every month and only 40 MW serve demand: 60,000 units unmet a month.
@@ -71,7 +72,7 @@ def test_resold_mw_do_not_serve_demand():
     inst = make_instance(demand={"training": {"series_units": {"2026-01": 100_000},
                                               "unmet_penalty_usd_per_unit_month": 2_000}},
                          hyperscaler_contracts=contract(min_term_months=12),
-                         resale={"price_usd_per_mw_month": 3_000_000, "market_cap_mw": 60})
+                         resale={"price_usd_per_unit_month": 3_000, "market_cap_mw": 60})
     result = solve_optimal(inst)
     assert plan_of(result, "cloud", "mw_resold") == [60] * 12
     assert demand_column(result, "training", "served_ground_units") == [40_000] * 12
@@ -79,6 +80,28 @@ def test_resold_mw_do_not_serve_demand():
     assert category(result, "resale_revenue") == pytest.approx(-12 * 60 * 3e6, rel=1e-9)
     assert category(result, "unmet_demand") == pytest.approx(12 * 60_000 * 2_000, rel=1e-9)
     assert result.objective_usd == pytest.approx(480e6, rel=1e-9)
+
+
+def test_resale_is_priced_per_compute_unit():
+    """Two 100 MW blocks held all year for no demand (12-month term, $1M per MW-month; the lab must take both, as
+    the only way to a resale market): one of gen1 (1,000 units per MW), one of gen2 (2,000 units per MW). Resale
+    at $800 per unit-month, market cap 100 MW: a gen1 MW earns $0.8M a month, a gen2 MW $1.6M.
+
+    Committing a gen1 block to resell it loses $0.2M per MW-month; a gen2 block earns $0.6M: only the gen2 block is
+    committed, all 100 MW resold: 12 x 100 x ($1M - $1.6M) = -$720M. (Priced per MW, whatever it carries, both
+    blocks would lose $0.2M per MW-month and none would be held.)
+    """
+    gen2 = {"hardware": "gen2", "ramp_mw": {"2026-01": 100}, "block_mw": 100, "min_term_months": 12,
+            "price_usd_per_mw_month": 1_000_000}
+    inst = make_instance(hardware={"gen2": {"compute_units_per_mw": 2000, "available_from": "2026-01"}},
+                         demand={"training": {"series_units": {"2026-01": 0}}},
+                         hyperscaler_contracts=contract(min_term_months=12) | {"cloud2": gen2},
+                         resale={"price_usd_per_unit_month": 800, "market_cap_mw": 100})
+    result = solve_optimal(inst)
+    assert plan_of(result, "cloud", "mw_online") == [0] * 12
+    assert plan_of(result, "cloud2", "mw_resold") == [100] * 12
+    assert category(result, "resale_revenue") == pytest.approx(-12 * 100 * 1.6e6, rel=1e-9)
+    assert result.objective_usd == pytest.approx(-720e6, rel=1e-9)
 
 
 # --- demand -------------------------------------------------------------------------------------------------------

@@ -86,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     breakeven.add_argument("--between", required=True, nargs=2, type=FINITE, metavar=("A", "B"),
                            help="the range searched, A < B")
     breakeven.add_argument("--by", default=None, metavar="YYYY-MM", help="count only MW online in periods starting "
-                           "by this month (leaves out capacity bought at the very end for its salvage value)")
+                           "by this month (the break-even of entering by then)")
     breakeven.add_argument("--tolerance", type=_bounded(float, 0, open_low=True), default=None,
                            help="width of the final bracket, in the parameter's unit (default: 1%% of B - A)")
     _what_if_options(breakeven)

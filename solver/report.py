@@ -30,13 +30,12 @@ from solver import plots
 from solver.economics import format_economics
 from solver.instance import InstanceError, load_instance
 from solver.marginal import MarginalValues, format_marginal
-from solver.results import STATUSES, TABLES, Result, format_summary, format_usd, write_atomic
+from solver.results import STATUSES, TABLES, UNMET_SHOWN, Result, format_summary, format_usd, write_atomic
 from solver.sweep import IN_PLAN_MW
 
 KIND_NAMES = {"hyperscaler_contract": "Hyperscaler contracts", "fixed_block_lease": "Fixed-block leases",
               "own_build": "Own terrestrial builds", "orbital": "Orbital compute"}
 HEADLINE_SECTIONS = ("horizon", "demand")  # the figures that frame the question: shown open in the report
-UNMET_SHOWN = 5e-4  # shares of demand not met below this are rounding, not a shortfall worth a line
 LEVELIZED_YEAR = 2028  # the start year the levelized costs are compared in, when the horizon holds it
 # Capitalised tokens that are units or hardware, not the names of a publication or organisation.
 NOT_NAMES = {"MW", "GW", "TW", "KW", "GPU", "GPUs", "CPU", "PUE", "USD", "IT", "PFLOPS", "LEO", "TFLOPS", "NB", "OK"}

@@ -29,6 +29,7 @@ STATUSES = {
 }
 
 TABLES = ("plan", "costs", "demand", "binding", "conflicts")
+UNMET_SHOWN = 5e-4  # shares of demand not met below this are rounding, not a shortfall worth a line
 
 
 @dataclass
@@ -208,8 +209,9 @@ def format_summary(result: Result) -> str:
     lines.append("\nCost by category ($B, discounted):")
     by_cat = result.costs.groupby("category", sort=False)["discounted_usd"].sum() / 1e9
     shown = by_cat[by_cat.abs() > 5e-4]
+    width = max([20, *(len(c) + 2 for c in shown.index)])
     for category, amount in shown.items():
-        lines.append(f"  {category:<20}{amount:>10,.2f}")
+        lines.append(f"  {category:<{width}}{amount:>10,.2f}")
     if shown.empty:
         lines.append("  none: the plan costs nothing")
 
@@ -224,7 +226,7 @@ def format_summary(result: Result) -> str:
 
     d = result.demand
     unmet = d.groupby(["year", "workload"])[["unmet_units", "demand_units"]].sum()
-    short = unmet[unmet["unmet_units"] > 0.5]
+    short = unmet[unmet["unmet_units"] > UNMET_SHOWN * unmet["demand_units"]]
     if not short.empty:
         lines.append(f"\nDemand not met (share of the year's {result.compute_unit}-months):")
         for (year, workload), row in short.iterrows():

@@ -148,8 +148,8 @@ def breakeven(instance: Instance, parameter: Parameter, source: str, *, toleranc
     """The value of ``parameter`` in ``[parameter.low, parameter.high]`` at which ``source`` enters the plan.
 
     ``source`` is a source name or a kind of source (``orbital``, ``build``...): the indicator is whether any
-    matching source has MW online in the plan (``by="YYYY-MM"``: in a period starting by that month, which keeps
-    capacity bought in the last months only for its salvage value out of the question). ``tolerance`` (default 1%
+    matching source has MW online in the plan (``by="YYYY-MM"``: in a period starting by that month, for the
+    price at which a source enters by a date). ``tolerance`` (default 1%
     of the range) is the bracket width at which bisection stops. Raises ``ValueError`` if the indicator is the
     same at both ends."""
     check_source(instance, source)

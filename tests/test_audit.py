@@ -21,7 +21,8 @@ import models.contracts
 import models.core
 import models.leases
 import models.orbital
-from solver import parse_instance, solve
+from solver import solve
+from solver.instance import with_changes
 from solver.timegrid import TimeGrid
 
 SOLVE_MODULE = importlib.import_module("solver.solve")  # "solver.solve" is also the function solver exports
@@ -50,13 +51,7 @@ def misreading(path: str, wrong: object) -> Callable:
     real = SOLVE_MODULE.build_model
 
     def build_misread(instance):
-        data = instance.model_dump(mode="json", exclude_none=True)
-        *parents, leaf = path.split(".")
-        node = data
-        for key in parents:
-            node = node[key]
-        node[leaf] = wrong
-        model, parts = real(parse_instance(data, "misread"))
+        model, parts = real(with_changes(instance, {path: wrong}))
         parts.instance = instance
         return model, parts
     return lambda monkeypatch: monkeypatch.setattr(SOLVE_MODULE, "build_model", build_misread)

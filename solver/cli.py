@@ -14,6 +14,7 @@ import math
 import os
 import sqlite3
 import sys
+import textwrap
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
@@ -22,7 +23,7 @@ import pandas as pd
 from solver.instance import InstanceError, instance_files, load_instance, read_yaml
 from solver.marginal import format_marginal, marginal_values
 from solver.params import Parameter, parse_param
-from solver.results import format_summary, write_atomic
+from solver.results import format_summary, readable_table, write_atomic
 from solver.schema import SOURCE_KINDS, Instance
 from solver.solve import Planner, solve
 from solver.timegrid import TimeGrid
@@ -409,12 +410,17 @@ def tornado_command(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     result.to_csv(out / "tornado.csv")
     plot_tornado(result.table, out / "tornado", base_usd=result.base_usd)
-    shown = result.table[["parameter", "low", "high", "delta_low_usd", "delta_high_usd", "swing_usd",
-                          "plan_change_low", "plan_change_high"]].copy()
+    shown = result.table[["parameter", "low", "high", "delta_low_usd", "delta_high_usd", "swing_usd"]].copy()
     for column in ("delta_low_usd", "delta_high_usd", "swing_usd"):
         shown[column] = shown[column].map(lambda v: f"{v / 1e9:+,.2f}B")
     print(f"Tornado of {instance.name}: base net present cost ${result.base_usd / 1e9:,.2f}B")
     print(shown.to_string(index=False))
+    # Plan changes run to hundreds of characters: a wrapped paragraph per parameter, not a table column.
+    print("\nWhat changes in the plan (sources entering +, leaving -, or changing MW-months):")
+    for row in result.table.itertuples():
+        for end, change in (("low", row.plan_change_low), ("high", row.plan_change_high)):
+            print(textwrap.fill(change, width=110, initial_indent=f"  {row.parameter} at {end}: ",
+                                subsequent_indent="      ", break_on_hyphens=False))
     print(f"\nTable and chart written to {out / 'tornado.csv'} and {out / 'tornado.png'}")
     return EXIT_OK
 
@@ -450,7 +456,7 @@ def breakeven_command(args: argparse.Namespace) -> int:
              "mip_gap": result.mip_gap, "summary": result.summary()}
     write_atomic(out / "breakeven.json", json.dumps(facts, indent=2))
     print(result.summary())
-    print(result.evaluations.to_string(index=False))
+    print(readable_table(result.evaluations))
     print(f"\nEvaluations written to {out / 'breakeven.csv'} (and what they are of to breakeven.json)")
     return EXIT_OK
 
@@ -471,7 +477,7 @@ def sweep_command(args: argparse.Namespace) -> int:
           f"{run.seconds:,.1f} s, {run.skipped} already there), in {out}")
     for name, table in run.summary.items():
         print(f"\n{name}:")
-        print(table.to_string(index=False, float_format=lambda v: f"{v:,.4g}"))
+        print(readable_table(table))
     return EXIT_OK if (run.points["status"].isin(PLAN_STATUSES)).all() else EXIT_SOLVE_FAILED
 
 

@@ -129,6 +129,21 @@ def format_usd(amount: float) -> str:
         else f"${amount:,.0f}"
 
 
+def readable_table(table: pd.DataFrame) -> str:
+    """A table as text for a person: money as $B/$M (columns named ``*_usd``, or the rows of a ``measure`` column
+    named so), other decimals to 6 significant digits; names and counts as they are."""
+    money_rows = (table["measure"].astype(str).str.endswith("_usd") if "measure" in table
+                  else pd.Series(False, index=table.index))
+    shown = table.astype(object)
+    for column in table.columns:
+        if not pd.api.types.is_float_dtype(table[column]):
+            continue
+        money = money_rows | column.endswith("_usd")
+        shown[column] = ["" if pd.isna(v) else format_usd(v) if is_money else f"{v:,.6g}"
+                         for v, is_money in zip(table[column], money, strict=True)]
+    return shown.to_string(index=False)
+
+
 def extract_tables(m, parts: Parts) -> dict[str, pd.DataFrame]:
     """Tidy tables of a solved model: plan (period x source), costs (year x category), demand, binding."""
     grid, inst = parts.grid, parts.instance

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -260,11 +261,15 @@ def test_tornado_and_breakeven_write_their_outputs(tmp_path):
     table = pd.read_csv(tmp_path / "tornado.csv")
     assert list(table["parameter"]) == ["demand.training.growth_law.start_units (x)", ROCKET_PRICE]
     assert (tmp_path / "tornado.png").stat().st_size > 0
+    assert "What changes in the plan" in run.stdout
+    tables = run.stdout.split("Table and chart written")[0]  # (that line holds a long temporary path)
+    assert max(len(line) for line in tables.splitlines()) <= 120  # plan changes wrapped, not a wide column
     run = dcopt("breakeven", SMALL, "--param", ROCKET_PRICE, "--source", "orbital", "--between", "50", "20000",
                 "--tolerance", "500", "--out", tmp_path)
     assert run.returncode == 0, run.stderr
     assert "orbital is in the plan for " + ROCKET_PRICE + " below" in run.stdout
     assert len(pd.read_csv(tmp_path / "breakeven.csv")) >= 2 + 5  # both ends, then log2(19950 / 500) halvings
+    assert re.search(r"\$\d+\.\d\dB", run.stdout) and not re.search(r"\de\+\d", run.stdout)  # $7.34B, not 7.34e+09
 
 
 def test_sweep_resumes_from_its_output(tmp_path):
@@ -277,6 +282,7 @@ def test_sweep_resumes_from_its_output(tmp_path):
     assert "(2 solved now" in second.stdout and "3 already there" in second.stdout
     points = pd.read_csv(tmp_path / "points.csv")
     assert list(points["id"]) == [0, 1, 2, 3, 4] and (points["status"] == "optimal").all()
+    assert re.search(r"\$\d+\.\d\dB", second.stdout) and not re.search(r"\de\+\d", second.stdout)
 
 
 def test_generate_writes_a_valid_instance(tmp_path):

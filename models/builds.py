@@ -11,7 +11,8 @@ Variables, per site ``s``, hardware generation ``g`` and period ``t``:
 Constraints: site grid power (PUE x IT MW <= grid MW); national cap on new MW online per calendar year.
 Costs: facility at the decision, GPUs and other IT when online and again at each refresh (at that year's
 prices), energy and fixed opex on the MW online. Salvage at the horizon end (:func:`salvage_per_module`): the
-facility's and the IT's remaining service, valued at what the same service costs new then.
+facility's and the IT's remaining service, valued at what the same service costs new then (or at the price paid,
+if lower).
 """
 
 from __future__ import annotations
@@ -84,7 +85,8 @@ def refresh_periods(online: int, life: int, n_periods: int) -> list[int]:
 
 def salvage_per_module(parts: Parts, site_name: str, d: dict, decided: int) -> float:
     """Value at the horizon end of a module decided at ``decided`` ($M): its remaining service at what the same
-    service costs new then (:func:`~models.parts.remaining_service_share`), for the facility and for the IT.
+    service costs new then (:func:`~models.parts.remaining_service_share`), for the facility and for the IT, or
+    at the price paid where that is lower (prices that rose are no gain: the plan does not trade its assets).
 
     Facility: a new one at the horizon-end price, whose service starts ``lead`` periods after it is paid (so a
     facility ready now is worth that much interest more). IT: the GPUs and other IT of the latest purchase, worth
@@ -96,13 +98,14 @@ def salvage_per_module(parts: Parts, site_name: str, d: dict, decided: int) -> f
     T, delta = grid.n_periods, grid.discount_per_period
     online = decided + d["lead"]
     facility_new = grid.at_end(costs.facility_usd_per_mw) * site.facility_cost_multiplier * site.module_mw / MONEY
-    value = (facility_new * remaining_service_share(np.ones(d["facility_life"]), T - online, delta)
-             / delta ** d["lead"])
+    value = (min(facility_new, d["facility"][decided])
+             * remaining_service_share(np.ones(d["facility_life"]), T - online, delta) / delta ** d["lead"])
     last_purchase = ([online, *refresh_periods(online, d["life"], T)])[-1]
     running = inst.hardware[d["generation"][last_purchase]].compute_units_per_mw
     newest_at_end = inst.hardware[newest_generation(inst, grid.end_month)].compute_units_per_mw
     it_new = (grid.at_end(costs.gpus_usd_per_mw) + grid.at_end(costs.other_it_usd_per_mw)) * site.module_mw / MONEY
-    value += (it_new * running / newest_at_end
+    it_paid = d["gpus"][last_purchase] + d["other_it"][last_purchase]
+    value += (min(it_new * running / newest_at_end, it_paid)
               * remaining_service_share(np.ones(d["life"]), T - last_purchase, delta))
     return value
 

@@ -14,7 +14,8 @@ and a slot not flown is lost). The inference share orbit may serve is
 enforced in the core demand balance (pool ``orbit``).
 Costs: launch (price per kg x mass), satellite hardware and GPUs at launch, opex on the kW online. Salvage at the
 horizon end: a satellite's remaining (decayed) output until retirement, valued at what a new satellite of its
-class costs then (launch at the horizon-end price, hardware, GPUs) per unit of its lifetime output.
+class costs then (launch at the horizon-end price, hardware, GPUs), or what it cost if that is lower, per unit of
+its lifetime output.
 """
 
 from __future__ import annotations
@@ -79,9 +80,11 @@ def class_arrays(parts: Parts, name: str) -> dict:
 
 def salvage_per_satellite(grid: TimeGrid, d: dict, launched: int) -> float:
     """Value at the horizon end of a satellite launched at ``launched`` ($M): its remaining decayed output at what
-    a new one of its class costs then (:func:`~models.parts.remaining_service_share`)."""
+    a new one of its class costs then, or at the price paid where that is lower
+    (:func:`~models.parts.remaining_service_share`)."""
     output = d["rho"] ** np.arange(d["life"])
-    return d["new_at_end"] * remaining_service_share(output, grid.n_periods - launched, grid.discount_per_period)
+    price = min(d["new_at_end"], d["launch"][launched] + d["hardware"] + d["gpus"])
+    return price * remaining_service_share(output, grid.n_periods - launched, grid.discount_per_period)
 
 
 def flight_slots(grid: TimeGrid, flights_per_month: float | dict[int, float]) -> np.ndarray:

@@ -262,11 +262,12 @@ def simulate(instance: Instance, d: dict, resold: dict[tuple[str, str], np.ndarr
                 for r in purchases:  # each purchase runs the newest generation until the next one
                     ground_mw[(s, generation[r])][r: r + it_life] += mw
                 last = purchases[-1]
-                facility_value = (cal.at_end(bc.facility_usd_per_mw) * site.facility_cost_multiplier * mw
-                                  * service_left(1.0, facility_life, n - online, cal.per_period)
+                # What is left at the lower of the price new at the end and the price paid (section 8).
+                facility_value = (min(cal.at_end(bc.facility_usd_per_mw), facility[b]) * site.facility_cost_multiplier
+                                  * mw * service_left(1.0, facility_life, n - online, cal.per_period)
                                   / cal.per_period ** lead)
-                it_value = (it_new * mw * units(generation[last]) / units(newest_at_end)
-                            * service_left(1.0, it_life, n - last, cal.per_period))
+                it_value = (min(it_new * units(generation[last]) / units(newest_at_end), gpus[last] + other[last])
+                            * mw * service_left(1.0, it_life, n - last, cal.per_period))
                 cost["salvage"][-1] -= facility_value + it_value
             excess("site power", mw_online * site.pue, site.grid_power_mw)
             cost["energy"] += mw_online * site.pue * HOURS_PER_MONTH * 1000 * site.electricity_usd_per_kwh * L
@@ -300,7 +301,9 @@ def simulate(instance: Instance, d: dict, resold: dict[tuple[str, str], np.ndarr
                 cost["launch"][tau] += price[tau] * sat.mass_kg * count
                 cost["satellite_hardware"][tau] += sat.hardware_usd_per_w * watts * count
                 cost["satellite_gpus"][tau] += sat.gpus_usd_per_w * watts * count
-                cost["salvage"][-1] -= new_at_end * count * service_left(survive, life, n - tau, cal.per_period)
+                paid = price[tau] * sat.mass_kg + (sat.hardware_usd_per_w + sat.gpus_usd_per_w) * watts
+                cost["salvage"][-1] -= (min(new_at_end, paid) * count
+                                        * service_left(survive, life, n - tau, cal.per_period))
             cost["opex"] += fleet * sat.compute_kw * sat.opex_usd_per_kw_month * L
             compute["orbit"] += fleet * sat.compute_kw / 1000 * units(sat.hardware) * sat.sunlight_share
         for v, flown in flights.items():

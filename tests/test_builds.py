@@ -210,11 +210,13 @@ def test_capex_timing_by_year_and_facility_multiplier():
       facility  10 MW x 1 (2026) x 1.5                         = 15   in 2026
       GPUs      10 MW x 2 (2027)                               = 20   in 2027
       other IT  10 MW x 0.5 (2027)                             =  5   in 2027
-      salvage   at the horizon end (2028-01, prices flat after 2027), what is left at what it costs new then:
-                facility 10 MW x 3 x 1.5 = 45 new, 9 of 10 years left: 40.5; IT 25 new, 1 of 2 years: 12.5  = -53
-      total                                                    = -13
-    The facility's price tripled after it was bought, so the plan is worth more than it cost: a new facility at
-    the horizon end costs $45M, not the $15M paid (book value would say 13.5).
+      salvage   at the horizon end (2028-01, prices flat after 2027), what is left at the lower of what it costs
+                new then and what was paid: facility new 10 MW x 3 x 1.5 = 45, paid 15, 9 of 10 years left:
+                15 x 0.9 = 13.5; IT new 25 = paid 25, 1 of 2 years left: 12.5                  = -26
+      total                                                    = 14
+    The facility's price tripled after it was bought; valued at $45M new, the plan would show a $13M profit, and
+    a facility bought for its last month alone would cost less than nothing. The plan does not trade its
+    assets, so a price rise is no gain.
     """
     inst = make_instance(
         horizon={"end": "2027-12"}, demand=training({"2026-01": 0, "2027-01": 10_000}),
@@ -226,13 +228,13 @@ def test_capex_timing_by_year_and_facility_multiplier():
     result = solve_exact(inst)
     assert plan_of(result, "a", "new_units") == [1] + [0] * 23
     assert plan_of(result, "a", "mw_online") == [0] * 12 + [10] * 12
-    assert_costs(result, {"build_facility": 15e6, "build_gpus": 20e6, "build_other_it": 5e6, "salvage": -53e6})
+    assert_costs(result, {"build_facility": 15e6, "build_gpus": 20e6, "build_other_it": 5e6, "salvage": -26e6})
     assert cost_in_year(result, "build_facility", 2026) == pytest.approx(15e6, rel=REL)
     assert cost_in_year(result, "build_facility", 2027) == pytest.approx(0, abs=1e-3)
     assert cost_in_year(result, "build_gpus", 2026) == pytest.approx(0, abs=1e-3)
     assert cost_in_year(result, "build_gpus", 2027) == pytest.approx(20e6, rel=REL)
     assert cost_in_year(result, "build_other_it", 2027) == pytest.approx(5e6, rel=REL)
-    assert result.objective_usd == pytest.approx(-13e6, rel=REL)
+    assert result.objective_usd == pytest.approx(14e6, rel=REL)
 
 
 @pytest.mark.parametrize("period", ["month", "quarter"])

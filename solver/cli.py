@@ -11,10 +11,15 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import multiprocessing
 import os
+import shutil
 import sqlite3
 import sys
 import textwrap
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
@@ -23,13 +28,14 @@ import pandas as pd
 from solver.instance import InstanceError, instance_files, load_instance, read_yaml
 from solver.marginal import format_marginal, marginal_values
 from solver.params import Parameter, parse_param
-from solver.results import format_summary, readable_table, write_atomic
+from solver.results import format_summary, format_usd, readable_table, write_atomic
 from solver.schema import SOURCE_KINDS, Instance
-from solver.solve import Planner, solve
+from solver.solve import Planner, Progress, solve
 from solver.timegrid import TimeGrid
 from solver.workers import spawn_pool, submit, terminate
 
 EXIT_OK, EXIT_SOLVE_FAILED, EXIT_INVALID = 0, 1, 2
+PROGRESS_EVERY_S = 30.0  # seconds between progress lines of a running solve when standard error is no terminal
 PLAN_STATUSES = ("optimal", "time_limit")
 
 
@@ -60,6 +66,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="print only one line per instance")
     run.add_argument("--report", action="store_true", help="also write economics.csv and report.html (the HTML "
                      "report for the board) in each result folder")
+    run.add_argument("--progress", type=_bounded(float, 0), default=PROGRESS_EVERY_S, metavar="S",
+                     help="a line per running solve (time, best plan, bound, gap) on standard error: live on a "
+                     f"terminal, else every S seconds (default {PROGRESS_EVERY_S:g}; 0: none)")
+    run.add_argument("--log", type=Path, default=None, metavar="FILE", help="write HiGHS's own log to FILE (with "
+                     "several instances, FILE-<instance>.log)")
+    run.add_argument("-v", "--verbose", action="store_true", help="print HiGHS's own log (one instance at a time)")
 
     marginal = commands.add_parser("marginal", help="solve one instance, fix its integer plan and write the "
                                    "marginal values of demand, site power, launch cadence and the national cap")
@@ -255,8 +267,69 @@ def write_economics(instance: Instance, out: Path, year: int | None = None) -> p
     return table
 
 
+class ProgressBoard:
+    """One line per running solve, on ``stream``: redrawn in place on a terminal; elsewhere (a log, CI) printed
+    once a solve has run ``every_s`` seconds, then every ``every_s`` seconds. ``every_s`` 0: no lines."""
+
+    def __init__(self, stream, every_s: float):
+        self.stream, self.every_s = stream, every_s
+        self.live = every_s > 0 and stream.isatty()
+        self.lines: dict[str, str] = {}
+        self.drawn = 0
+        self.due: dict[str, float] = {}
+
+    def update(self, name: str, progress: Progress) -> None:
+        if not self.every_s:
+            return
+        line = _progress_line(name, progress)
+        if self.live:
+            self.lines[name] = line
+            self._draw()
+        else:
+            now = time.monotonic()
+            due = self.due.setdefault(name, now + self.every_s)
+            if now >= due:
+                print(line, file=self.stream, flush=True)
+                self.due[name] = now + self.every_s
+
+    def finished(self, name: str) -> None:
+        self.lines.pop(name, None)
+        self.due.pop(name, None)
+        if self.live:
+            self._draw()
+
+    def print(self, text: str, file=None) -> None:
+        """Print a finished result above the live lines."""
+        self._erase()
+        print(text, file=file or sys.stdout, flush=True)
+        if self.live:
+            self._draw()
+
+    def _erase(self) -> None:
+        if self.drawn:
+            self.stream.write(f"\x1b[{self.drawn}F\x1b[J")  # back to the first live line, clear to the end
+            self.stream.flush()
+            self.drawn = 0
+
+    def _draw(self) -> None:
+        self._erase()
+        for line in self.lines.values():
+            self.stream.write(line[: shutil.get_terminal_size().columns - 1] + "\n")
+        self.stream.flush()
+        self.drawn = len(self.lines)
+
+
+def _progress_line(name: str, p: Progress) -> str:
+    if p.incumbent_usd is None:
+        return f"  {name}: {p.elapsed_s:,.0f} s, no plan yet"
+    bound = f", bound {format_usd(p.bound_usd)}" if p.bound_usd is not None else ""
+    gap = f", gap {p.gap:.1e}" if p.gap is not None else ""
+    return f"  {name}: {p.elapsed_s:,.0f} s, best plan {format_usd(p.incumbent_usd)}{bound}{gap}"
+
+
 def solve_file(path: Path, out: Path, time_limit: float | None, gap: float, threads: int | None,
-               report: bool = False) -> dict:
+               report: bool = False, log: str | None = None, verbose: bool = False,
+               progress: Callable[[str, Progress], None] | None = None) -> dict:
     """Solve one file and write its result folder (with a copy of the instance file, whose comments are its
     sources, for the report); returns the summary row and the printable summary. ``report``: also the levelized
     costs and report.html; if they fail the solve still counts, and the row says why there is no report."""
@@ -266,16 +339,19 @@ def solve_file(path: Path, out: Path, time_limit: float | None, gap: float, thre
     except InstanceError as exc:
         return row | {"status": "invalid", "message": str(exc), "text": str(exc)}
     try:
-        return row | _solve_and_write(path, instance, out, time_limit, gap, threads, report)
+        return row | _solve_and_write(path, instance, out, time_limit, gap, threads, report, log, verbose,
+                                      progress)
     except Exception as exc:  # a bug, the solver, a full disk: report it for this file, carry on with the others
         message = f"{path}: error while solving or writing: {type(exc).__name__}: {exc}"
         return row | {"status": "error", "message": message, "text": message}
 
 
 def _solve_and_write(path: Path, instance: Instance, out: Path, time_limit: float | None, gap: float,
-                     threads: int | None, report: bool) -> dict:
+                     threads: int | None, report: bool, log: str | None, verbose: bool,
+                     progress: Callable[[str, Progress], None] | None) -> dict:
     folder = out / path.stem
-    result = solve(instance, time_limit=time_limit, mip_gap=gap, threads=threads)
+    result = solve(instance, time_limit=time_limit, mip_gap=gap, threads=threads, log=verbose, log_file=log,
+                   progress=(lambda p: progress(path.stem, p)) if progress else None)
     result.to_csv(folder)
     result.to_json(folder / "result.json")
     write_atomic(folder / "instance.yaml", path.read_text(encoding="utf-8"))
@@ -305,6 +381,27 @@ def _solve_and_write(path: Path, instance: Instance, out: Path, time_limit: floa
     }
 
 
+class QueuedProgress:
+    """Progress of a solve in a worker process, sent to the parent's queue (a picklable callable)."""
+
+    def __init__(self, queue):
+        self.queue = queue
+
+    def __call__(self, name: str, progress: Progress) -> None:
+        self.queue.put((name, progress))
+
+
+def _worker_row(path: Path, future) -> dict:
+    """The summary row a worker returned, or one saying why it could not."""
+    try:
+        return future.result()
+    except BrokenProcessPool as exc:  # a worker died (out of memory, a crash in the solver)
+        message = f"{path}: the worker process died: {exc}"
+    except Exception as exc:  # noqa: BLE001 - it could not reach or leave the worker: this file's failure
+        message = f"{path}: error in the worker process: {type(exc).__name__}: {exc}"
+    return {"file": str(path), "instance": path.stem, "status": "error", "message": message, "text": message}
+
+
 def solve_command(args: argparse.Namespace) -> int:
     files = instance_files(args.paths)
     if not files:
@@ -312,45 +409,59 @@ def solve_command(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     for folder in (args.out, *(args.out / path.stem for path in files)):
         check_folder(folder, "dcopt solve: --out")
+    if args.verbose and args.jobs > 1:
+        raise InstanceError("dcopt solve: -v prints HiGHS's log, which needs one solve at a time (-j 1); "
+                            "use --log FILE with -j")
+    if args.log is not None:
+        check_file(args.log, "dcopt solve: --log")
+
+    def log_of(path: Path) -> str | None:
+        if args.log is None:
+            return None
+        return str(args.log if len(files) == 1 else args.log.with_name(f"{args.log.stem}-{path.stem}.log"))
+
     options = (args.out, args.time_limit, args.gap, args.threads, args.report)
+    board = ProgressBoard(sys.stderr, 0 if args.quiet or args.verbose else args.progress)
     rows: list[dict] = []
 
     def show(row: dict) -> None:
+        board.finished(row["instance"])
         if row["status"] in ("invalid", "error"):  # the message names the file
-            print(row["message"], file=sys.stderr, flush=True)
+            board.print(row["message"], file=sys.stderr)
         elif args.quiet:
             cost = row.get("net_present_cost_usd")
             detail = f"${cost / 1e9:,.2f}B" if cost is not None else row.get("message", "")
-            print(f"{row['file']}: {row['status']} {detail}", flush=True)
+            board.print(f"{row['file']}: {row['status']} {detail}")
             if "report_error" in row:
-                print(row["report_error"], file=sys.stderr, flush=True)
+                board.print(row["report_error"], file=sys.stderr)
         else:
-            print(row["text"] + "\n", flush=True)
+            board.print(row["text"] + "\n")
 
     if args.jobs <= 1:
         for path in files:
-            rows.append(solve_file(path, *options))
+            rows.append(solve_file(path, *options, log_of(path), args.verbose, board.update))
             show(rows[-1])
     else:
-        pool = spawn_pool(args.jobs)
+        pool, manager = spawn_pool(args.jobs), multiprocessing.get_context("spawn").Manager()
+        updates = manager.Queue()
         try:
-            futures = [(path, submit(pool, solve_file, path, *options)) for path in files]
-            for path, future in futures:
-                try:
-                    rows.append(future.result())
-                except BrokenProcessPool as exc:  # a worker died (out of memory, a crash in the solver)
-                    message = f"{path}: the worker process died: {exc}"
-                    rows.append({"file": str(path), "instance": path.stem, "status": "error",
-                                 "message": message, "text": message})
-                except Exception as exc:  # noqa: BLE001 - it could not reach or leave the worker: this file's failure
-                    message = f"{path}: error in the worker process: {type(exc).__name__}: {exc}"
-                    rows.append({"file": str(path), "instance": path.stem, "status": "error",
-                                 "message": message, "text": message})
-                show(rows[-1])
+            futures = {submit(pool, solve_file, path, *options, log_of(path), False, QueuedProgress(updates)): path
+                       for path in files}
+            pending = set(futures)
+            while pending:  # results as they finish, live lines in between
+                done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+                while not updates.empty():
+                    board.update(*updates.get())
+                for future in sorted(done, key=lambda f: files.index(futures[f])):
+                    rows.append(_worker_row(futures[future], future))
+                    show(rows[-1])
         except BaseException:  # Ctrl-C: stop the solves now; the result folders written so far are kept
             terminate(pool)
             raise
+        finally:
+            manager.shutdown()
         pool.shutdown()
+        rows.sort(key=lambda row: files.index(Path(row["file"])))
 
     table = pd.DataFrame([{k: v for k, v in row.items() if k != "text"} for row in rows])
     try:

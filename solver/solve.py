@@ -10,8 +10,10 @@ HiGHS then starts from the previous plan (a MIP start) instead of from nothing.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import highspy
@@ -47,9 +49,21 @@ _STATUS = {
     highspy.HighsModelStatus.kUnboundedOrInfeasible: "infeasible_or_unbounded",
 }
 _FEASIBLE = 2  # HiGHS's kSolutionStatusFeasible
+PROGRESS_EVERY_S = 1.0  # the most often a running solve reports where it stands (a new plan always reports)
 EXPLAIN_SECONDS = 60.0  # the most the elastic re-solves explaining an infeasible instance may add
 # HiGHS sizes one thread pool per process at its first run; a later run asking for another size must reset it.
 _threads_in_process: int | None = None
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a running solve stands: seconds in HiGHS, the best plan's cost and the proven bound (USD, None before
+    there is one), and their gap."""
+
+    elapsed_s: float
+    incumbent_usd: float | None
+    bound_usd: float | None
+    gap: float | None
 
 
 @dataclass
@@ -220,8 +234,12 @@ class Planner:
         }
 
     def solve(self, *, time_limit: float | None = None, mip_gap: float = 1e-4, threads: int | None = None,
-              log: bool = False, random_seed: int = 0, explain: bool = True) -> Result:
+              log: bool = False, log_file: str | None = None, random_seed: int = 0, explain: bool = True,
+              progress: Callable[[Progress], None] | None = None) -> Result:
         """Solve (again). A plan that is not proven optimal is never labelled optimal.
+
+        ``log`` prints HiGHS's own log, ``log_file`` writes it to that file instead; ``progress`` is called with a
+        :class:`Progress` at most every ``PROGRESS_EVERY_S`` seconds of branch and bound, and at each new plan.
 
         If HiGHS finds no plan can exist and ``explain`` is set, elastic re-solves (:mod:`solver.infeasibility`)
         say which demand is out of reach and which limits could each make a plan possible: ``result.conflicts``.
@@ -236,8 +254,9 @@ class Planner:
         h = self.highs
         global _threads_in_process
         threads = 0 if threads is None else threads  # 0: HiGHS's default (half the cores)
-        options = {"output_flag": log, "mip_rel_gap": mip_gap, "time_limit": math.inf if time_limit is None
-                   else float(time_limit), "random_seed": random_seed, "threads": threads}
+        options = {"output_flag": log or log_file is not None, "log_to_console": log, "log_file": log_file or "",
+                   "mip_rel_gap": mip_gap, "time_limit": math.inf if time_limit is None else float(time_limit),
+                   "random_seed": random_seed, "threads": threads}
         for option, setting in options.items():
             if h.setOptionValue(option, setting) != highspy.HighsStatus.kOk:
                 raise ValueError(f"HiGHS rejects {option} = {setting!r}")
@@ -245,11 +264,15 @@ class Planner:
             highspy.Highs.resetGlobalScheduler(True)
         _threads_in_process = threads
         start = time.perf_counter()
+        listening = self._listen(progress) if progress is not None else []
         try:
             run_status = h.run()
         except Exception as exc:  # the solver itself failed: say so, never a traceback for the user
             result.message = f"HiGHS failed: {type(exc).__name__}: {exc}"
             return result
+        finally:
+            for callback, handler in listening:
+                callback.unsubscribe(handler)
         if run_status == highspy.HighsStatus.kError:
             result.message = f"HiGHS failed: {h.modelStatusToString(h.getModelStatus())}"
             return result
@@ -308,6 +331,30 @@ class Planner:
         return result
 
 
+    def _listen(self, progress: Callable[[Progress], None]) -> list:
+        """Subscribe ``progress`` to HiGHS's MIP callbacks; returns what to unsubscribe after the run."""
+        improving = highspy.cb.HighsCallbackType.kCallbackMipImprovingSolution
+        last = [-math.inf]
+
+        def usd(level: float) -> float | None:
+            return level * MONEY if math.isfinite(level) and abs(level) < 1e300 else None
+
+        def forward(event) -> None:
+            out = event.data_out
+            if event.callback_type != improving and out.running_time - last[0] < PROGRESS_EVERY_S:
+                return
+            last[0] = out.running_time
+            with contextlib.suppress(Exception):  # a display that fails (a closed pipe) must not stop the solve
+                progress(Progress(elapsed_s=out.running_time, incumbent_usd=usd(out.mip_primal_bound),
+                                  bound_usd=usd(out.mip_dual_bound),
+                                  gap=out.mip_gap if math.isfinite(out.mip_gap) else None))
+
+        callbacks = [self.highs.cbMipInterrupt, self.highs.cbMipImprovingSolution]
+        for callback in callbacks:
+            callback.subscribe(forward)
+        return [(callback, forward) for callback in callbacks]
+
+
 def max_violation(compiled: CompiledModel, levels: np.ndarray) -> float:
     """The largest amount by which the plan ``levels`` misses a row or column bound, or the integrality, of the
     model HiGHS was given (model units). Vectorised: a Python walk over Pyomo's constraints cost more than the
@@ -322,7 +369,8 @@ def max_violation(compiled: CompiledModel, levels: np.ndarray) -> float:
 
 
 def solve(instance: Instance, *, time_limit: float | None = None, mip_gap: float = 1e-4,
-          threads: int | None = None, log: bool = False, random_seed: int = 0, explain: bool = True) -> Result:
+          threads: int | None = None, log: bool = False, log_file: str | None = None, random_seed: int = 0,
+          explain: bool = True, progress: Callable[[Progress], None] | None = None) -> Result:
     """Build and solve ``instance``; see :class:`Planner` to solve the same model repeatedly."""
     return Planner(instance).solve(time_limit=time_limit, mip_gap=mip_gap, threads=threads, log=log,
-                                   random_seed=random_seed, explain=explain)
+                                   log_file=log_file, random_seed=random_seed, explain=explain, progress=progress)

@@ -289,3 +289,26 @@ def test_generate_writes_a_valid_instance(tmp_path):
     run = dcopt("generate", "--seed", "5", "--sites", "6", "--period-months", "3", "--out", tmp_path / "g.yaml")
     assert run.returncode == 0, run.stderr
     assert dcopt("validate", tmp_path / "g.yaml").returncode == 0
+
+
+def test_a_batch_shows_progress_results_as_they_finish_and_highs_logs(tmp_path):
+    """Two instances on two workers: small (a fraction of a second) is printed before the reference (seconds),
+    whatever their order; the reference's progress lines (every second, as standard error is no terminal) give
+    its time, best plan, bound and gap; each solve's HiGHS log is in its own file; summary.csv keeps file order."""
+    reference = INSTANCES / "reference.yaml"
+    run = dcopt("solve", reference, SMALL, "-j", "2", "--gap", "1e-3", "--progress", "1",
+                "--log", tmp_path / "highs.log", "--out", tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.index("== small") < run.stdout.index("== reference")
+    lines = [line for line in run.stderr.splitlines() if line.startswith("  reference: ")]
+    assert lines, run.stderr
+    assert all(re.fullmatch(r"  reference: [\d,]+ s, (no plan yet|best plan \$[\d,.]+B(, bound \$[\d,.]+B)?"
+                            r"(, gap \d\.\de[-+]\d\d)?)", line) for line in lines), lines
+    for name in ("reference", "small"):
+        assert "MIP" in (tmp_path / f"highs-{name}.log").read_text()
+    assert list(pd.read_csv(tmp_path / "summary.csv")["instance"]) == ["reference", "small"]
+
+
+def test_verbose_needs_one_solve_at_a_time(tmp_path):
+    line = one_line_error(dcopt("solve", SMALL, "-v", "-j", "2", "--out", tmp_path))
+    assert line.startswith("dcopt solve: -v prints HiGHS's log, which needs one solve at a time (-j 1)")

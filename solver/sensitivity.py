@@ -137,7 +137,8 @@ class Breakeven:
         if math.isfinite(self.noise_band):
             verdict = ("within the tolerance" if self.noise_band <= self.tolerance
                        else "WIDER than the tolerance: tighten --gap for an answer that is not solver noise")
-            lines.append(f"  the MILP gap leaves the plan undecided over a band of {self.noise_band:,.3g} "
+            band = f"{self.noise_band:,.0f}" if self.noise_band >= 100 else f"{self.noise_band:,.3g}"
+            lines.append(f"  the MILP gap leaves the plan undecided over a band of {band} "
                          f"around it, {verdict}")
         return "\n".join(lines)
 

@@ -9,6 +9,10 @@ may lie after the horizon, whose payments are then not charged, as for contracts
   ``lease_signed[l,t]``  signed at or before ``t``; state: signed[t] = signed[t-1] + sign[t], at most 1.
 Minimum term: notice at ``t`` ends the block at ``t + notice``, so the signing must lie at or before
 ``t + notice - term``: ``notice[t] <= signed[t + notice - term]``.
+Offer terms: no signing after ``sign_by``; no notice at all without an exit clause (``exit_allowed: false``). A
+provider's notice (``provider_notice_month``, the what-if of a mutual clause) ends the window ``notice_months``
+later whoever holds the block; signing still needs the minimum term before the lease's own end (the lab commits
+to it; the provider's notice releases it).
 Fee: the full fee while on, less the ramp-in discount of the first months after signing.
 """
 
@@ -19,6 +23,7 @@ import pandas as pd
 from pyomo.environ import Binary, Constraint, NonNegativeReals, Var
 
 from models.parts import COMPUTE, MONEY, CapacitySlice, Parts, Report, plan_frame, series
+from solver.schema import month_index
 
 
 def lease_arrays(parts: Parts, name: str) -> dict:
@@ -27,6 +32,11 @@ def lease_arrays(parts: Parts, name: str) -> dict:
     grid = parts.grid
     L = grid.months_per_period
     first, last = grid.first_period_from(lease.available_from), grid.last_period_until(lease.end)
+    held_until = last  # the last period the block may be held: the end, or the provider's notice running out
+    if lease.provider_notice_month is not None:
+        ended = month_index(lease.provider_notice_month) + lease.notice_months - 1  # its last month held
+        held_until = min(last, grid.last_period_until(f"{ended // 12:04d}-{ended % 12 + 1:02d}"))
+    sign_by = (grid.last_period_starting_by(lease.sign_by) if lease.sign_by is not None else grid.n_periods)
     term = max(1, grid.periods_for_months(lease.min_term_months))
     notice = grid.periods_for_months(lease.notice_months)
     # Discount of the k-th month after signing lands in period offset k // L.
@@ -42,10 +52,11 @@ def lease_arrays(parts: Parts, name: str) -> dict:
         "notice": notice,
         "fee": lease.fee_usd_per_month * L / MONEY,
         "discount": discount,
-        "can_sign": (periods >= first) & (periods + term - 1 <= last),
-        # Notice only where it ends the block before its natural end and inside the horizon.
-        "can_notice": (periods >= first) & (periods + notice <= min(last, T - 1)) & (periods + notice - term >= first),
-        "in_window": (periods >= first) & (periods <= last),
+        "can_sign": (periods >= first) & (periods + term - 1 <= last) & (periods <= min(sign_by, held_until)),
+        # Notice only where the lease has an exit clause, and it ends the block before its end and in the horizon.
+        "can_notice": (periods >= first) & (periods + notice <= min(held_until, T - 1))
+        & (periods + notice - term >= first) & lease.exit_allowed,
+        "in_window": (periods >= first) & (periods <= held_until),
     }
 
 

@@ -211,17 +211,25 @@ def simulate(instance: Instance, d: dict, resold: dict[tuple[str, str], np.ndarr
 
     for name, lease in instance.fixed_block_leases.items():
         sign, notice = d["sign"][name], d["notice"][name]
-        last = cal.until_month(lease.end)
+        last = end_last = cal.until_month(lease.end)
+        if lease.provider_notice_month is not None:  # the provider's notice runs out: the block's last month
+            ended = _month(lease.provider_notice_month) + lease.notice_months - 1
+            last = min(last, (ended - cal.start + 1) // L - 1)
         term, notice_p = max(1, cal.periods(lease.min_term_months)), cal.periods(lease.notice_months)
         excess("lease signed once", sign.sum(), 1.0)
         excess("lease notice once", notice.sum(), 1.0)
+        excess("lease noticed without an exit clause", 0.0 if lease.exit_allowed else notice.sum(), 0.0)
         on = np.zeros(n)
         for s in np.flatnonzero(sign > 0.5):
             excess("lease window", float(cal.first[s] < _month(lease.available_from)), 0.0)
+            if lease.sign_by is not None:
+                excess("lease offer expired", float(cal.first[s] > _month(lease.sign_by)), 0.0)
             stop = last + 1  # the block ends after its last month, or when a notice runs out
             for k in np.flatnonzero(notice > 0.5):
                 stop = min(stop, k + notice_p)
-            excess("lease minimum term", term - (stop - s), 0.0)
+            # signed with its minimum term before the lease's end, and held it unless the provider's notice came first
+            excess("lease minimum term", term - (end_last + 1 - s), 0.0)
+            excess("lease minimum term", min(term, last + 1 - s) - (stop - s), 0.0)
             on[s:stop] = 1.0
             for month, share in enumerate(lease.ramp_in_fee_share):
                 if s + month // L < n:  # fees after the horizon are not charged

@@ -29,6 +29,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     model_validator,
 )
 
@@ -205,6 +206,17 @@ class FixedBlockLease(Strict):
     notice_months: Annotated[int, NOT_BOOLEAN, Field(ge=0, le=120)] = Field(
         description="capacity and payments end this many months after notice is given"
     )
+    sign_by: Month | None = Field(
+        None, description="last month the block can be signed (an offer that expires); none: while its minimum "
+                          "term fits before its end"
+    )
+    exit_allowed: StrictBool = Field(
+        True, description="false: the lab cannot give notice (no exit clause), so a signed block runs to its end"
+    )
+    provider_notice_month: Month | None = Field(
+        None, description="the provider gives notice in this month (a what-if: the notice is mutual); the block "
+                          "ends notice_months later, and the lab's minimum term no longer binds after that"
+    )
 
     @model_validator(mode="after")
     def _window(self) -> FixedBlockLease:
@@ -225,6 +237,12 @@ class FixedBlockLease(Strict):
                 f"ramp_in_fee_share has {len(self.ramp_in_fee_share)} months, more than min_term_months "
                 f"({self.min_term_months})"
             )
+        for field_name in ("sign_by", "provider_notice_month"):
+            month = getattr(self, field_name)
+            if month is not None and not month_index(self.available_from) <= month_index(month) <= month_index(
+                    self.end):
+                raise ValueError(f"{field_name} {month} lies outside the lease's months {self.available_from}.."
+                                 f"{self.end}")
         return self
 
 
@@ -434,6 +452,9 @@ class Instance(Strict):
         for name, lease in self.fixed_block_leases.items():
             check_hardware(f"fixed_block_leases.{name}.hardware", lease.hardware, lease.available_from)
             check_month(f"fixed_block_leases.{name}.available_from", lease.available_from)
+            for field_name in ("sign_by", "provider_notice_month"):
+                if getattr(lease, field_name) is not None:
+                    check_month(f"fixed_block_leases.{name}.{field_name}", getattr(lease, field_name))
         if self.terrestrial is not None:
             costs = self.terrestrial.build_costs
             for field in ("facility_usd_per_mw", "gpus_usd_per_mw", "other_it_usd_per_mw"):

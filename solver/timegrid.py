@@ -112,6 +112,11 @@ class TimeGrid:
         offset = month_index(month) - self.start_month + 1
         return offset // self.months_per_period - 1
 
+    def last_period_starting_by(self, month: str) -> int:
+        """Last period whose first month is at or before ``month`` (a deadline: a decision in that period is in time;
+        -1 if none)."""
+        return (month_index(month) - self.start_month) // self.months_per_period
+
     def year_schedule(self, schedule: float | dict[int, float] | None, default: float = 0.0) -> np.ndarray:
         """A :data:`~solver.schema.YearSchedule` on the periods: interpolated between years, flat outside."""
         if schedule is None:

@@ -127,6 +127,18 @@ CASES = {
                               lambda d: d | {"first": 0, "can_sign": d["can_sign"] | (d["can_sign"].cumsum() == 0),
                                              "in_window": d["in_window"] | (d["in_window"].cumsum() == 0)}),
                      "lease window broken by"),
+    # an offer to sign by 2026-03, demand from 2026-06: read without the deadline, the block is signed in June
+    "lease offer expired": ({"demand": training({"2026-01": 0, "2026-06": 100_000}), "fixed_block_leases": {
+        "colossus": LEASE | {"available_from": "2026-01", "sign_by": "2026-03"}}},
+        misreading("fixed_block_leases.colossus.sign_by", None), "lease offer expired broken by"),
+    # a lease without an exit clause, demand in January-March only: read with one, notice is given
+    "lease exit clause": ({"demand": training({"2026-01": 100_000, "2026-04": 0}), "fixed_block_leases": {
+        "colossus": LEASE | {"available_from": "2026-01", "exit_allowed": False}}},
+        misreading("fixed_block_leases.colossus.exit_allowed", True), "lease noticed without an exit clause broken by"),
+    # the provider ends the block after 2026-06; read without its notice, the block serves the rest of the year
+    "provider notice": ({"demand": training({"2026-01": 100_000}), "fixed_block_leases": {
+        "colossus": LEASE | {"available_from": "2026-01", "provider_notice_month": "2026-07"}}},
+        misreading("fixed_block_leases.colossus.provider_notice_month", None), "capacity_excess"),
     # demand must be met in full; a block costs more than leaving it unmet, which the model reads as allowed
     "unmet share": ({"demand": {"training": {"series_units": {"2026-01": 100_000}, "max_unmet_share": 0,
                                              "unmet_penalty_usd_per_unit_month": 100}},

@@ -165,3 +165,57 @@ def test_schema_rejects_notice_longer_than_minimum_term():
 def test_schema_rejects_end_before_available_from():
     with pytest.raises(InstanceError, match="end 2026-03 precedes available_from 2026-05"):
         make_instance(fixed_block_leases=lease(available_from="2026-05", end="2026-03"))
+
+
+# --- offer terms: an offer that expires, no exit clause, the provider's notice ---------------------------------
+
+def test_an_offer_that_expires_is_signed_in_time_or_not_at_all():
+    """Demand of 100 MW from 2026-06 only; 1-month term, no notice needed at the end.
+
+    Without a deadline the block is signed in 2026-06 and held 7 months: $700M. Signed by 2026-03 at the latest,
+    it is signed in March and idle until June: 10 months x $100M = $1,000M, still below 7 x $1,000M unmet."""
+    demand = training({"2026-01": 0, "2026-06": 100_000})
+    free = solve_optimal(make_instance(demand=demand, fixed_block_leases=lease()))
+    assert events(free)[5] == "signed" and free.objective_usd == pytest.approx(700e6, rel=1e-9)
+    expiring = solve_optimal(make_instance(demand=demand, fixed_block_leases=lease(sign_by="2026-03")))
+    assert events(expiring)[2] == "signed"
+    assert plan_of(expiring, "colossus", "mw_online") == [0, 0] + [100] * 10
+    assert expiring.objective_usd == pytest.approx(1_000e6, rel=1e-9)
+
+
+def test_without_an_exit_clause_the_block_runs_to_its_end():
+    """Demand of 100 MW in January-March only; 1-month term and notice.
+
+    With the clause: signed in January, notice in March, off from April: 3 x $100M = $300M. Without it the block
+    runs to December once signed: 12 x $100M = $1,200M, still below 3 x $1,000M unmet. The exit is worth $900M."""
+    demand = training({"2026-01": 100_000, "2026-04": 0})
+    with_exit = solve_optimal(make_instance(demand=demand, fixed_block_leases=lease()))
+    assert with_exit.objective_usd == pytest.approx(300e6, rel=1e-9)
+    locked = solve_optimal(make_instance(demand=demand, fixed_block_leases=lease(exit_allowed=False)))
+    assert plan_of(locked, "colossus", "mw_online") == [100] * 12
+    assert "notice" not in events(locked)
+    assert locked.objective_usd == pytest.approx(1_200e6, rel=1e-9)
+
+
+def test_the_providers_notice_ends_the_block_after_the_notice_period():
+    """Demand of 100 MW all year; 6-month minimum term, 3-month notice; the provider gives notice in 2026-06.
+
+    The block ends after August (June + 3 months - 1), whoever holds it: signed in January, on January-August
+    (8 x $100M), September-December unmet (4 x $1,000M): $4,800M. Signing in May would still be allowed (its
+    6-month term fits before the lease's own end); the provider's notice releases it."""
+    inst = make_instance(demand=training({"2026-01": 100_000}),
+                         fixed_block_leases=lease(min_term_months=6, notice_months=3, provider_notice_month="2026-06"))
+    result = solve_optimal(inst)
+    assert plan_of(result, "colossus", "mw_online") == [100] * 8 + [0] * 4
+    assert result.objective_usd == pytest.approx(8 * FEE + 4 * UNMET_100_MW_MONTH, rel=1e-9)
+
+
+@pytest.mark.parametrize(("field", "month"), [("sign_by", "2025-12"), ("provider_notice_month", "2027-01")])
+def test_schema_rejects_offer_months_outside_the_lease(field, month):
+    with pytest.raises(InstanceError, match=f"{field} {month} lies outside the lease's months 2026-01..2026-12"):
+        make_instance(fixed_block_leases=lease(**{field: month}))
+
+
+def test_schema_rejects_a_word_for_exit_allowed():
+    with pytest.raises(InstanceError, match="exit_allowed"):
+        make_instance(fixed_block_leases=lease(exit_allowed="no"))

@@ -391,6 +391,11 @@ class QueuedProgress:
         self.queue.put((name, progress))
 
 
+def _to_stderr(line: str) -> None:
+    """A progress line of a command that solves many times (tornado, break-even), as each solve ends."""
+    print(f"  {line}", file=sys.stderr, flush=True)
+
+
 def _worker_row(path: Path, future) -> dict:
     """The summary row a worker returned, or one saying why it could not."""
     try:
@@ -517,7 +522,7 @@ def tornado_command(args: argparse.Namespace) -> int:
     out = _out(args, Path("results") / args.instance.stem)
     instance = load_instance(args.instance)
     result = tornado(instance, parameters, fixed=_fixed_changes(args.fixed), mip_gap=args.gap,
-                     time_limit=args.time_limit, threads=args.threads)
+                     time_limit=args.time_limit, threads=args.threads, report=_to_stderr)
     out.mkdir(parents=True, exist_ok=True)
     result.to_csv(out / "tornado.csv")
     plot_tornado(result.table, out / "tornado", base_usd=result.base_usd)
@@ -552,7 +557,7 @@ def breakeven_command(args: argparse.Namespace) -> int:
     try:
         result = breakeven(instance, parameter, args.source, tolerance=args.tolerance, by=args.by,
                            fixed=_fixed_changes(args.fixed), mip_gap=args.gap, time_limit=args.time_limit,
-                           threads=args.threads)
+                           threads=args.threads, report=_to_stderr)
     except InstanceError:
         raise
     except (ValueError, RuntimeError) as exc:  # no sign change between the ends, or a solve without a plan

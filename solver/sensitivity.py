@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from scipy import optimize
 
 from solver.instance import InstanceError
 from solver.params import Parameter, apply, check
-from solver.results import write_atomic
+from solver.results import format_usd, write_atomic
 from solver.schema import MONTH_PATTERN, SOURCE_KINDS, Instance, month_index
 from solver.solve import Planner, Result
 from solver.sweep import IN_PLAN_MW, point_outputs
@@ -65,10 +66,12 @@ class Tornado:
 
 
 def tornado(instance: Instance, parameters: list[Parameter], *, fixed: dict[str, Any] | None = None,
-            mip_gap: float = 1e-4, time_limit: float | None = None, threads: int | None = None) -> Tornado:
+            mip_gap: float = 1e-4, time_limit: float | None = None, threads: int | None = None,
+            report: Callable[[str], None] | None = None) -> Tornado:
     """Re-solve with each parameter at its low and high value in turn; rank by the swing of the net present cost.
 
-    ``fixed`` changes (path -> content) apply to every solve, the base included."""
+    ``fixed`` changes (path -> content) apply to every solve, the base included; ``report`` gets a line after
+    each solve."""
     check(instance, parameters, fixed)
     # Every case is built (and so validated) before the first solve.
     cases = {(parameter, end): apply(instance, {parameter: getattr(parameter, end)}, fixed)
@@ -76,6 +79,9 @@ def tornado(instance: Instance, parameters: list[Parameter], *, fixed: dict[str,
     planner = Planner(apply(instance, {}, fixed))
     options = {"mip_gap": mip_gap, "time_limit": time_limit, "threads": threads}
     base = _solved(planner.solve(**options), "the base case", optimal=False)
+    total = 1 + 2 * len(parameters)
+    if report:
+        report(f"solve 1 of {total}, the base case: {_outcome(base)}")
     base_sources = _sources(planner, base)
     rows = []
     for parameter in parameters:
@@ -83,6 +89,9 @@ def tornado(instance: Instance, parameters: list[Parameter], *, fixed: dict[str,
         for end in ("low", "high"):
             planner.update(cases[parameter, end])
             result = planner.solve(**options)
+            if report:
+                report(f"solve {2 + 2 * len(rows) + (end == 'high')} of {total}, {parameter.label}="
+                       f"{getattr(parameter, end):g}: {_outcome(result)}")
             row[f"status_{end}"] = result.status
             row[f"npc_{end}_usd"] = result.objective_usd if result.has_plan else math.nan
             row[f"delta_{end}_usd"] = row[f"npc_{end}_usd"] - base.objective_usd
@@ -95,6 +104,14 @@ def tornado(instance: Instance, parameters: list[Parameter], *, fixed: dict[str,
     table = pd.DataFrame(rows).sort_values("swing_usd", ascending=False, kind="stable", ignore_index=True,
                                            na_position="first")
     return Tornado(base_usd=base.objective_usd, table=table)
+
+
+def _outcome(result: Result) -> str:
+    """A solve in a few words: cost, status, gap, time."""
+    if not result.has_plan:
+        return f"no plan ({result.status}), {result.times_s.get('solve', 0):,.0f} s"
+    gap = f", gap {result.gap:.1e}" if result.gap is not None else ""
+    return f"{format_usd(result.objective_usd)} ({result.status}{gap}), {result.times_s.get('solve', 0):,.0f} s"
 
 
 def plan_change(before: dict[str, dict], after: dict[str, dict]) -> str:
@@ -145,14 +162,15 @@ class Breakeven:
 
 def breakeven(instance: Instance, parameter: Parameter, source: str, *, tolerance: float | None = None,
               by: str | None = None, fixed: dict[str, Any] | None = None, mip_gap: float = 1e-4,
-              time_limit: float | None = None, threads: int | None = None) -> Breakeven:
+              time_limit: float | None = None, threads: int | None = None,
+              report: Callable[[str], None] | None = None) -> Breakeven:
     """The value of ``parameter`` in ``[parameter.low, parameter.high]`` at which ``source`` enters the plan.
 
     ``source`` is a source name or a kind of source (``orbital``, ``build``...): the indicator is whether any
     matching source has MW online in the plan (``by="YYYY-MM"``: in a period starting by that month, for the
     price at which a source enters by a date). ``tolerance`` (default 1%
-    of the range) is the bracket width at which bisection stops. Raises ``ValueError`` if the indicator is the
-    same at both ends."""
+    of the range) is the bracket width at which bisection stops; ``report`` gets a line after each solve. Raises
+    ``ValueError`` if the indicator is the same at both ends."""
     check_source(instance, source)
     if not parameter.low < parameter.high:
         raise InstanceError(f"{parameter.label}: expected a range LOW < HIGH to search, got "
@@ -185,6 +203,9 @@ def breakeven(instance: Instance, parameter: Parameter, source: str, *, toleranc
         evaluations.append({"value": x, "in_plan": peak > IN_PLAN_MW, "peak_mw": peak, "status": result.status,
                             "npc_usd": result.objective_usd, "gap": result.gap})
         plans[x] = (planner.plan_vector(), peak > IN_PLAN_MW)
+        if report:
+            where = f"in the plan ({peak:,.1f} MW peak)" if peak > IN_PLAN_MW else "not in the plan"
+            report(f"solve {len(evaluations)}, {parameter.label}={x:,.6g}: {source} {where}; {_outcome(result)}")
         return 1.0 if peak > IN_PLAN_MW else -1.0
 
     at_low, at_high = in_plan(low), in_plan(high)

@@ -262,12 +262,16 @@ def test_tornado_and_breakeven_write_their_outputs(tmp_path):
     assert list(table["parameter"]) == ["demand.training.growth_law.start_units (x)", ROCKET_PRICE]
     assert (tmp_path / "tornado.png").stat().st_size > 0
     assert "What changes in the plan" in run.stdout
+    assert re.search(r"solve 1 of 5, the base case: \$[\d.]+B \(optimal, gap ", run.stderr)  # a line per solve
+    assert "solve 3 of 5, " + ROCKET_PRICE + "=1000: $" in run.stderr
     tables = run.stdout.split("Table and chart written")[0]  # (that line holds a long temporary path)
     assert max(len(line) for line in tables.splitlines()) <= 120  # plan changes wrapped, not a wide column
     run = dcopt("breakeven", SMALL, "--param", ROCKET_PRICE, "--source", "orbital", "--between", "50", "20000",
                 "--tolerance", "500", "--out", tmp_path)
     assert run.returncode == 0, run.stderr
     assert "orbital is in the plan for " + ROCKET_PRICE + " below" in run.stdout
+    assert re.search(r"solve 1, " + re.escape(ROCKET_PRICE) + r"=50: orbital in the plan \([\d.,]+ MW peak\); \$",
+                     run.stderr)
     assert len(pd.read_csv(tmp_path / "breakeven.csv")) >= 2 + 5  # both ends, then log2(19950 / 500) halvings
     assert re.search(r"\$\d+\.\d\dB", run.stdout) and not re.search(r"\de\+\d", run.stdout)  # $7.34B, not 7.34e+09
 

@@ -30,6 +30,24 @@ STATUSES = {
 
 TABLES = ("plan", "costs", "demand", "binding", "conflicts")
 UNMET_SHOWN = 5e-4  # shares of demand not met below this are rounding, not a shortfall worth a line
+# The cost categories (models/parts.py: COST_CATEGORIES) in words, for what a person reads.
+CATEGORY_WORDS = {
+    "contracts": "hyperscaler contracts",
+    "leases": "fixed-block leases",
+    "build_facility": "own builds: facilities",
+    "build_gpus": "own builds: GPUs",
+    "build_other_it": "own builds: other IT",
+    "build_refresh": "own builds: GPU refresh",
+    "energy": "energy",
+    "opex": "operations",
+    "launch": "launches",
+    "satellite_hardware": "satellites: hardware",
+    "satellite_gpus": "satellites: GPUs",
+    "unmet_demand": "demand not met (lost revenue)",
+    "resale_revenue": "resale revenue",
+    "take_or_pay_after_horizon": "take-or-pay owed after the horizon",
+    "salvage": "value left at the horizon end",
+}
 
 
 @dataclass
@@ -224,9 +242,10 @@ def format_summary(result: Result) -> str:
     lines.append("\nCost by category ($B, discounted):")
     by_cat = result.costs.groupby("category", sort=False)["discounted_usd"].sum() / 1e9
     shown = by_cat[by_cat.abs() > 5e-4]
-    width = max([20, *(len(c) + 2 for c in shown.index)])
+    words = {c: CATEGORY_WORDS.get(c, c) for c in shown.index}
+    width = max([20, *(len(w) + 2 for w in words.values())])
     for category, amount in shown.items():
-        lines.append(f"  {category:<{width}}{amount:>10,.2f}")
+        lines.append(f"  {words[category]:<{width}}{amount:>10,.2f}")
     if shown.empty:
         lines.append("  none: the plan costs nothing")
 

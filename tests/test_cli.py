@@ -38,6 +38,7 @@ def test_solve_writes_results_and_summary(tmp_path):
     assert run.returncode == 0, run.stderr
     assert "small: optimal" in run.stdout
     assert "Net present cost" in run.stdout and "What binds" in run.stdout
+    assert "own builds: facilities" in run.stdout and "build_facility" not in run.stdout  # categories in words
     folder = tmp_path / "out" / "small"
     for name in ("plan.csv", "costs.csv", "demand.csv", "binding.csv", "summary.json", "result.json"):
         assert (folder / name).is_file(), name

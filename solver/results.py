@@ -269,8 +269,17 @@ def format_summary(result: Result) -> str:
     if not result.binding.empty:
         lines.append("\nWhat binds:")
         for _, row in result.binding.iterrows():
-            lines.append(f"  {row['family']} ({row['name']}): {row['periods']}")
+            lines.append(f"  {row['family']} ({row['name']}): {shorter_runs(row['periods'])}")
     return "\n".join(lines)
+
+
+def shorter_runs(periods: str, shown: int = 3) -> str:
+    """A list of runs of periods (``2026-01..2026-06, 2026-09, ...``) cut to its first ``shown`` runs and a count of
+    the rest, for a line a person reads (binding.csv keeps the whole list)."""
+    runs = [run.strip() for run in str(periods).split(",")]
+    if len(runs) <= shown + 1:
+        return str(periods)
+    return ", ".join(runs[:shown]) + f" and {len(runs) - shown} more runs to {runs[-1].split('..')[-1]}"
 
 
 def _mw_by_year(plan: pd.DataFrame) -> list[str]:

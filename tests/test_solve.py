@@ -159,3 +159,11 @@ def test_valid_but_odd_instances_solve_summarise_and_report(tmp_path, changes, n
     result.to_csv(tmp_path)
     result.to_json(tmp_path / "result.json")
     assert write_report(tmp_path).is_file()
+
+
+def test_long_runs_of_binding_periods_are_cut_for_reading():
+    from solver.results import shorter_runs
+
+    assert shorter_runs("2026-01..2026-06, 2026-08") == "2026-01..2026-06, 2026-08"
+    long = "2026-01..2026-06, 2026-08..2026-09, 2026-11..2026-12, 2027-05..2027-06, 2027-12, 2028-06"
+    assert shorter_runs(long) == "2026-01..2026-06, 2026-08..2026-09, 2026-11..2026-12 and 3 more runs to 2028-06"

@@ -252,7 +252,7 @@ def format_summary(result: Result) -> str:
     if result.plan.empty:
         lines.append("\nThe instance has no capacity sources: the plan holds nothing.")
     else:
-        lines += _mw_by_year(result.plan)
+        lines += _mw_by_year(result.plan, result.demand, result.compute_unit)
 
     events = result.plan[(result.plan["event"] != "")]
     for _, row in events.iterrows():
@@ -282,19 +282,28 @@ def shorter_runs(periods: str, shown: int = 3) -> str:
     return ", ".join(runs[:shown]) + f" and {len(runs) - shown} more runs to {runs[-1].split('..')[-1]}"
 
 
-def _mw_by_year(plan: pd.DataFrame) -> list[str]:
-    lines = ["\nMW online in the last period of each year, by source (resold MW in brackets):"]
-    last_of_year = plan.groupby("year")["period"].transform("max") == plan["period"]
-    table = plan[last_of_year]
-    pivot = table.pivot_table(index="source", columns="year", values="mw_online", aggfunc="sum", sort=False)
-    resold = table.pivot_table(index="source", columns="year", values="mw_resold", aggfunc="sum", sort=False)
+def _mw_by_year(plan: pd.DataFrame, demand: pd.DataFrame, unit: str) -> list[str]:
+    """Peak MW online of each source in each year (as the report shows them), the peak of their total, and the
+    compute online against demand in each year's busiest month."""
+    lines = ["\nPeak MW online in each year, by source (peak MW resold in brackets):"]
+    pivot = plan.pivot_table(index="source", columns="year", values="mw_online", aggfunc="max", sort=False)
+    resold = plan.pivot_table(index="source", columns="year", values="mw_resold", aggfunc="max", sort=False)
+    per_period = plan.groupby(["year", "period"])[["mw_online", "compute_online_units"]].sum()
+    total = per_period["mw_online"].groupby("year").max()
     years = list(pivot.columns)
     cells = {source: [f"{pivot.loc[source, y]:,.0f}" + (f" [{resold.loc[source, y]:,.0f}]"
                                                         if resold.loc[source, y] > 0.5 else "") for y in years]
              for source in pivot.index}
+    cells["total (peak month)"] = [f"{total[y]:,.0f}" for y in years]
+    wanted = demand.groupby(["year", "period"])["demand_units"].sum()
+    busiest = wanted.groupby("year").idxmax()
+    online = per_period["compute_online_units"]
+    cells[f"compute, M {unit}"] = [f"{online.get(busiest[y], 0.0) / 1e6:,.2f}" for y in years]
+    cells[f"demand, M {unit}"] = [f"{wanted[busiest[y]] / 1e6:,.2f}" for y in years]
     width = max([len(str(y)) for y in years] + [len(c) for row in cells.values() for c in row]) + 2
     name_width = max([len("source")] + [len(s) for s in cells]) + 2
     lines.append("  " + "source".ljust(name_width) + "".join(str(y).rjust(width) for y in years))
     for source, row in cells.items():
         lines.append("  " + source.ljust(name_width) + "".join(c.rjust(width) for c in row))
+    lines.append(f"  (compute and demand in each year's month of highest demand; {unit} before resale)")
     return lines

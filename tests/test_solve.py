@@ -167,3 +167,17 @@ def test_long_runs_of_binding_periods_are_cut_for_reading():
     assert shorter_runs("2026-01..2026-06, 2026-08") == "2026-01..2026-06, 2026-08"
     long = "2026-01..2026-06, 2026-08..2026-09, 2026-11..2026-12, 2027-05..2027-06, 2027-12, 2028-06"
     assert shorter_runs(long) == "2026-01..2026-06, 2026-08..2026-09, 2026-11..2026-12 and 3 more runs to 2028-06"
+
+
+def test_the_summary_shows_peaks_as_the_report_does_and_capacity_against_demand():
+    """The console's MW table is the peak of each year, as the report's is (an end-of-year snapshot read 0 for a
+    source held until November), with the total and the compute online against demand."""
+    from conftest import contract, make_instance, training
+
+    from solver.results import format_summary
+
+    inst = make_instance(demand=training({"2026-01": 100_000, "2026-12": 0}), hyperscaler_contracts=contract())
+    text = format_summary(solve(inst))
+    table = text[text.index("Peak MW online in each year"):]
+    assert "  cloud  " in table and table.splitlines()[2].split()[-1] == "100"  # 100 MW held Jan-Nov, 0 in Dec
+    assert "compute, M units" in table and "demand, M units" in table

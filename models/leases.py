@@ -1,7 +1,8 @@
 """Fixed-block leases (Colossus 1): one indivisible block, signed at most once, notice given at most once.
 
-Variables, per lease ``l`` and period ``t`` (window ``a..e``: the periods fully inside available_from..end; ``e``
-may lie after the horizon, whose payments are then not charged, as for contracts):
+Variables, per lease ``l`` and period ``t`` (window ``a..h``: the periods fully inside available_from..end, or until
+a provider's notice runs out; the end may lie after the horizon, and fees there would buy capacity after it at the
+lease's own fee, so neither is counted: docs/formulation.md section 8):
   ``lease_sign[l,t]``    binary, signed at ``t`` (only where the minimum term fits before ``e``);
   ``lease_notice[l,t]``  binary, notice given at ``t``: capacity and fee stop at ``t + notice`` (only where that
                          is before the natural end);
@@ -57,6 +58,7 @@ def lease_arrays(parts: Parts, name: str) -> dict:
         "can_notice": (periods >= first) & (periods + notice <= min(held_until, T - 1))
         & (periods + notice - term >= first) & lease.exit_allowed,
         "in_window": (periods >= first) & (periods <= held_until),
+        "held_until": held_until,
     }
 
 
@@ -109,7 +111,9 @@ def add(m, parts: Parts) -> None:
         ))
 
         def fee(t, name=name, d=d):
-            ramp_in = sum(d["discount"][j] * m.lease_sign[name, t - j] for j in range(len(d["discount"])) if t >= j)
+            # The ramp-in discount of months held only: the provider's notice may end the block within them.
+            ramp_in = sum(d["discount"][j] * m.lease_sign[name, t - j] for j in range(len(d["discount"]))
+                          if t >= j and t <= d["held_until"])
             return d["fee"] * m.lease_on[name, t] - ramp_in
 
         parts.add_cost("leases", fee)

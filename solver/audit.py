@@ -232,7 +232,7 @@ def simulate(instance: Instance, d: dict, resold: dict[tuple[str, str], np.ndarr
             excess("lease minimum term", min(term, last + 1 - s) - (stop - s), 0.0)
             on[s:stop] = 1.0
             for month, share in enumerate(lease.ramp_in_fee_share):
-                if s + month // L < n:  # fees after the horizon are not charged
+                if s + month // L < min(n, last + 1):  # fees after the horizon, or the block's end, are not charged
                     cost["leases"][s + month // L] -= lease.fee_usd_per_month * (1 - share)
         excess("lease notice after signing", float(notice.sum() > 0 and sign.sum() == 0), 0.0)
         cost["leases"] += on * lease.fee_usd_per_month * L

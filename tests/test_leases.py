@@ -219,3 +219,15 @@ def test_schema_rejects_offer_months_outside_the_lease(field, month):
 def test_schema_rejects_a_word_for_exit_allowed():
     with pytest.raises(InstanceError, match="exit_allowed"):
         make_instance(fixed_block_leases=lease(exit_allowed="no"))
+
+
+def test_a_ramp_in_discount_past_the_providers_notice_is_no_income():
+    """No demand; a free first three months (ramp-in shares 0, 0, 0) on a 3-month minimum term; the provider's
+    notice in 2026-06 ends the block after June (1-month notice). Signed in May, the block would be held May-June
+    only: the discounts of July (month 3 after signing is the first full fee anyway) and of the months after the
+    end must not be income. Nothing is worth signing: the cost is $0, not the -$100M a discount on a month not held
+    would give."""
+    inst = make_instance(fixed_block_leases=lease(min_term_months=3, notice_months=1, ramp_in_fee_share=[0, 0, 0],
+                                                  provider_notice_month="2026-06"))
+    result = solve_optimal(inst)
+    assert result.objective_usd == pytest.approx(0.0, abs=1e-3)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import multiprocessing
 import os
 import shutil
 import sqlite3
@@ -32,7 +31,7 @@ from solver.results import format_summary, format_usd, readable_table, write_ato
 from solver.schema import SOURCE_KINDS, Instance
 from solver.solve import Planner, Progress, solve
 from solver.timegrid import TimeGrid
-from solver.workers import spawn_pool, submit, terminate
+from solver.workers import spawn_manager, spawn_pool, submit, terminate
 
 EXIT_OK, EXIT_SOLVE_FAILED, EXIT_INVALID = 0, 1, 2
 PROGRESS_EVERY_S = 30.0  # seconds between progress lines of a running solve when standard error is no terminal
@@ -444,14 +443,15 @@ def solve_command(args: argparse.Namespace) -> int:
 
     if args.jobs <= 1:
         for path in files:
-            rows.append(solve_file(path, *options, log_of(path), args.verbose, board.update))
+            rows.append(solve_file(path, *options, log_of(path), args.verbose,
+                                   board.update if board.every_s else None))
             show(rows[-1])
     else:
-        pool, manager = spawn_pool(args.jobs), multiprocessing.get_context("spawn").Manager()
+        pool, manager = spawn_pool(args.jobs), spawn_manager()
         updates = manager.Queue()
+        sent = QueuedProgress(updates) if board.every_s else None
         try:
-            futures = {submit(pool, solve_file, path, *options, log_of(path), False, QueuedProgress(updates)): path
-                       for path in files}
+            futures = {submit(pool, solve_file, path, *options, log_of(path), False, sent): path for path in files}
             pending = set(futures)
             while pending:  # results as they finish, live lines in between
                 done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import math
+import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -135,6 +137,7 @@ class Planner:
     def __init__(self, instance: Instance):
         self.base = instance
         self.highs = new_highs()
+        self._interrupted = False  # a Ctrl-C caught in a HiGHS callback, raised again after the run
         self._load(instance)
 
     def _load(self, instance: Instance) -> None:
@@ -264,15 +267,14 @@ class Planner:
             highspy.Highs.resetGlobalScheduler(True)
         _threads_in_process = threads
         start = time.perf_counter()
-        listening = self._listen(progress) if progress is not None else []
+        listening = self._listen(progress)
         try:
             run_status = h.run()
         except Exception as exc:  # the solver itself failed: say so, never a traceback for the user
             result.message = f"HiGHS failed: {type(exc).__name__}: {exc}"
             return result
         finally:
-            for callback, handler in listening:
-                callback.unsubscribe(handler)
+            self._unlisten(listening)
         if run_status == highspy.HighsStatus.kError:
             result.message = f"HiGHS failed: {h.modelStatusToString(h.getModelStatus())}"
             return result
@@ -331,17 +333,33 @@ class Planner:
         return result
 
 
-    def _listen(self, progress: Callable[[Progress], None]) -> list:
-        """Subscribe ``progress`` to HiGHS's MIP callbacks; returns what to unsubscribe after the run."""
+    def _listen(self, progress: Callable[[Progress], None] | None) -> list:
+        """Subscribe to HiGHS's MIP callbacks for the run: ``progress`` (if given) hears where the solve stands,
+        and a Ctrl-C stops HiGHS at its next callback, to be raised after the run. (A KeyboardInterrupt raised
+        inside a callback would make HiGHS fail instead; so, in the main thread, SIGINT only sets a flag while
+        HiGHS runs.) Returns what :meth:`_unlisten` undoes."""
         improving = highspy.cb.HighsCallbackType.kCallbackMipImprovingSolution
         last = [-math.inf]
+        self._interrupted = False
+        previous = None
+        if threading.current_thread() is threading.main_thread() \
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+
+            def on_sigint(signum, frame) -> None:
+                self._interrupted = True
+
+            previous = signal.signal(signal.SIGINT, on_sigint)
 
         def usd(level: float) -> float | None:
             return level * MONEY if math.isfinite(level) and abs(level) < 1e300 else None
 
         def forward(event) -> None:
+            if self._interrupted:
+                event.interrupt()
+                return
             out = event.data_out
-            if event.callback_type != improving and out.running_time - last[0] < PROGRESS_EVERY_S:
+            if progress is None or (event.callback_type != improving
+                                    and out.running_time - last[0] < PROGRESS_EVERY_S):
                 return
             last[0] = out.running_time
             with contextlib.suppress(Exception):  # a display that fails (a closed pipe) must not stop the solve
@@ -352,7 +370,16 @@ class Planner:
         callbacks = [self.highs.cbMipInterrupt, self.highs.cbMipImprovingSolution]
         for callback in callbacks:
             callback.subscribe(forward)
-        return [(callback, forward) for callback in callbacks]
+        return [(callback, forward) for callback in callbacks] + [previous]
+
+    def _unlisten(self, listening: list) -> None:
+        *subscribed, previous = listening
+        for callback, handler in subscribed:
+            callback.unsubscribe(handler)
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+        if self._interrupted:
+            raise KeyboardInterrupt
 
 
 def max_violation(compiled: CompiledModel, levels: np.ndarray) -> float:

@@ -18,6 +18,16 @@ def spawn_pool(workers: int) -> cf.ProcessPoolExecutor:
     return cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
 
 
+def spawn_manager():
+    """A ``multiprocessing`` manager (for queues shared with workers), started with SIGINT blocked like them."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        manager = multiprocessing.get_context("spawn").Manager()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+    return manager
+
+
 def submit(pool: cf.Executor, function: Callable[..., Any], *args: Any) -> cf.Future:
     """``pool.submit`` with SIGINT blocked meanwhile. A submit may start a worker, which inherits the blocked
     signal: a Ctrl-C during its seconds of start-up (importing scipy, pyomo) cannot print its traceback, and it

@@ -238,3 +238,22 @@ def test_solve_writes_the_same_files_run_after_run(tmp_path):
     summaries = [pd.read_csv(tmp_path / run / "summary.csv").drop(columns=["solve_s", "result_dir"])
                  for run in ("a", "b")]
     pd.testing.assert_frame_equal(*summaries, check_exact=True)
+
+
+def test_ctrl_c_stops_a_long_solve_at_once(tmp_path):
+    """Ctrl-C during HiGHS's branch and bound stops it at its next callback (not at the end of a minutes-long
+    solve, nor as a "HiGHS failed" status that goes on to the next file): exit code 130 within seconds."""
+    solve = subprocess.Popen([sys.executable, "-m", "solver", "solve", str(INSTANCES / "reference.yaml"), "--gap", "1e-6",
+                              "--out", str(tmp_path)],
+                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             start_new_session=True)
+    try:
+        time.sleep(6)  # building takes ~1 s; the solve at gap 1e-6 takes minutes
+        sent = time.monotonic()
+        solve.send_signal(signal.SIGINT)
+        _, err = solve.communicate(timeout=30)
+    finally:
+        solve.kill()
+    assert solve.returncode == 130, err
+    assert time.monotonic() - sent < 10
+    assert "Traceback" not in err and "HiGHS failed" not in err

@@ -1,6 +1,7 @@
 """Periods of the horizon and the evaluation of schedules on them, as numpy arrays.
 
-Both the Pyomo model and the independent cost audit use these, so a schedule means the same thing in both.
+The model reads the instance's dates and schedules through these; the audit (solver/audit.py) has its own
+reading of the same rules, so that a wrong one here is caught.
 """
 
 from __future__ import annotations

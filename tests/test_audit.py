@@ -61,6 +61,20 @@ def scaled(key: str, factor: float) -> Callable[[dict], dict]:
     return lambda d: d | {key: d[key] * factor}
 
 
+def _salvage_with_the_newest_at_end_read_as(generation: str) -> Callable:
+    """A planted bug: the end value of IT compares it with ``generation`` instead of the newest one at the end."""
+    real = models.builds.salvage_per_module
+
+    def salvage(parts, site_name, d, decided):
+        original = models.builds.newest_generation
+        models.builds.newest_generation = lambda instance, month: generation
+        try:
+            return real(parts, site_name, d, decided)
+        finally:
+            models.builds.newest_generation = original
+    return salvage
+
+
 LEASE = {"hardware": "gen1", "size_mw": 100, "fee_usd_per_month": 100e6, "ramp_in_fee_share": [1.0],
          "available_from": "2026-04", "end": "2026-12", "min_term_months": 1, "notice_months": 0}
 SPACE_3_SATELLITES = {"demand": training({"2026-01": 3_000}), "orbital": orbital()}
@@ -180,6 +194,12 @@ CASES = {
     # GPUs replaced every 6 months; the model reads a life past the horizon, so no refresh is paid
     "GPU refresh": ({**ONE_MODULE_ALL_YEAR, "terrestrial": terrestrial({"a": site()}, gpu_life_years=0.5)},
                     patching(models.builds, "build_arrays", lambda d: d | {"life": 100}), "relative_difference"),
+    # IT of gen1 at the horizon end, when gen2 (twice the compute per MW) is out: worth half of new IT, not par
+    "old IT at par": ({**ONE_MODULE_ALL_YEAR, "hardware": {"gen2": {"compute_units_per_mw": 2000,
+                                                                     "available_from": "2026-07"}}},
+                      lambda monkeypatch: monkeypatch.setattr(
+                          models.builds, "salvage_per_module", _salvage_with_the_newest_at_end_read_as("gen1")),
+                      "relative_difference"),
     "build salvage": (ONE_MODULE_ALL_YEAR, patching(models.builds, "salvage_per_module", lambda v: 1.5 * v),
                       "relative_difference"),
     "launch price curve": (SPACE_3_SATELLITES, patching(models.orbital, "launch_price_usd_per_kg", lambda p: p / 2),

@@ -243,8 +243,8 @@ def test_solve_writes_the_same_files_run_after_run(tmp_path):
 def test_ctrl_c_stops_a_long_solve_at_once(tmp_path):
     """Ctrl-C during HiGHS's branch and bound stops it at its next callback (not at the end of a minutes-long
     solve, nor as a "HiGHS failed" status that goes on to the next file): exit code 130 within seconds."""
-    solve = subprocess.Popen([sys.executable, "-m", "solver", "solve", str(INSTANCES / "reference.yaml"), "--gap", "1e-6",
-                              "--out", str(tmp_path)],
+    solve = subprocess.Popen([sys.executable, "-m", "solver", "solve", str(INSTANCES / "reference.yaml"),
+                              "--gap", "1e-6", "--out", str(tmp_path)],
                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              start_new_session=True)
     try:

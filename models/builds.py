@@ -72,8 +72,8 @@ def build_arrays(parts: Parts, site_name: str, generation: list[str | None]) -> 
         "facility": grid.year_schedule(costs.facility_usd_per_mw) * site.facility_cost_multiplier * module / MONEY,
         "gpus": grid.year_schedule(costs.gpus_usd_per_mw) * module / MONEY,
         "other_it": grid.year_schedule(costs.other_it_usd_per_mw) * module / MONEY,
-        "energy_per_mw": site.pue * HOURS_PER_MONTH * 1000 * site.electricity_usd_per_kwh
-        * grid.months_per_period / MONEY,
+        "energy_per_mw": site.pue * HOURS_PER_MONTH * site.energy_utilization_share * 1000
+        * site.electricity_usd_per_kwh * grid.months_per_period / MONEY,
         "opex_per_mw": site.fixed_opex_usd_per_mw_month * grid.months_per_period / MONEY,
     }
 

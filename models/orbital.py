@@ -12,7 +12,8 @@ Constraints: ``orbit_payload``: launch[k,t] <= floor(payload / mass_k) x flights
 flights of all classes on vehicle ``v`` at most its slots in the period (:func:`flight_slots`: cadence is a rate,
 and a slot not flown is lost). The inference share orbit may serve is
 enforced in the core demand balance (pool ``orbit``).
-Costs: launch (price per kg x mass), satellite hardware and GPUs at launch, opex on the kW online. Salvage at the
+Costs: launch (price per kg x mass, and per flight), satellite hardware and GPUs at launch, opex on the kW online
+and operations as a share of the installed hardware a year on the satellites in orbit. Salvage at the
 horizon end: a satellite's remaining (decayed) output until retirement, valued at what a new satellite of its
 class costs then (launch at the horizon-end price, hardware, GPUs), or what it cost if that is lower, per unit of
 its lifetime output.
@@ -73,6 +74,10 @@ def class_arrays(parts: Parts, name: str) -> dict:
         "hardware": sat.hardware_usd_per_w * watts / MONEY,
         "gpus": sat.gpus_usd_per_w * watts / MONEY,
         "opex": sat.opex_usd_per_kw_month * sat.compute_kw * grid.months_per_period / MONEY,
+        # operations on the installed hardware, per satellite in orbit and period
+        "ops": sat.ops_share_of_hardware_per_year * (sat.hardware_usd_per_w + sat.gpus_usd_per_w) * watts
+        * years_per_period / MONEY,
+        "per_flight_price": vehicle.launch_price_usd_per_flight / MONEY,
         "new_at_end": (launch_price_usd_per_kg(grid, vehicle, at_end=True)[0] * sat.mass_kg
                        + (sat.hardware_usd_per_w + sat.gpus_usd_per_w) * watts) / MONEY,
     }
@@ -85,6 +90,12 @@ def salvage_per_satellite(grid: TimeGrid, d: dict, launched: int) -> float:
     output = d["rho"] ** np.arange(d["life"])
     price = min(d["new_at_end"], d["launch"][launched] + d["hardware"] + d["gpus"])
     return price * remaining_service_share(output, grid.n_periods - launched, grid.discount_per_period)
+
+
+def satellites_per_flight(instance, name: str) -> int:
+    """Satellites of class ``name`` one flight of its vehicle carries (whole satellites by mass)."""
+    sat = instance.orbital.satellite_classes[name]
+    return math.floor(instance.orbital.launch_vehicles[sat.launch_vehicle].payload_t * 1000 / sat.mass_kg + 1e-9)
 
 
 def flight_slots(grid: TimeGrid, flights_per_month: float | dict[int, float]) -> np.ndarray:
@@ -110,8 +121,7 @@ def add(m, parts: Parts) -> None:
     max_flights = {v: flight_slots(grid, orbital.launch_vehicles[v].flights_per_month) for v in vehicles}
 
     vehicle_of = {k: orbital.satellite_classes[k].launch_vehicle for k in classes}
-    per_flight = {k: math.floor(orbital.launch_vehicles[vehicle_of[k]].payload_t * 1000
-                                / orbital.satellite_classes[k].mass_kg + 1e-9) for k in classes}
+    per_flight = {k: satellites_per_flight(inst, k) for k in classes}
 
     def max_flights_of_class(m, k, t):
         return (0, max_flights[vehicle_of[k]][t] if t >= data[k]["first"] else 0)
@@ -151,6 +161,16 @@ def add(m, parts: Parts) -> None:
             parts.add_cost(category, term)
             parts.capital_spend.append(term)
         parts.add_cost("opex", lambda t, k=k, d=d: d["opex"] * m.orbit_fleet[k, t])
+        if d["ops"]:  # satellites in orbit, at full count until retired: the launches of the last ``life`` periods
+            parts.add_cost("satellite_ops", lambda t, k=k, d=d: d["ops"] * sum(
+                m.orbit_launch[k, u] for u in range(max(0, t - d["life"] + 1), t + 1)))
+        if d["per_flight_price"]:
+
+            def flights_paid(t, k=k, d=d):
+                return d["per_flight_price"] * m.orbit_flights[k, t]
+
+            parts.add_cost("launch_flights", flights_paid)
+            parts.capital_spend.append(flights_paid)
         unit_value = [salvage_per_satellite(grid, d, t) for t in T]
         parts.add_end_cost("salvage", -sum(unit_value[t] * m.orbit_launch[k, t]
                                            for t in T if t >= d["first"] and unit_value[t] > 0))
@@ -168,7 +188,7 @@ def add(m, parts: Parts) -> None:
                 compute_online_units=mw * inst.hardware[sat.hardware].compute_units_per_mw * sat.sunlight_share,
                 new_units=launched, new_mw=launched * sat.compute_kw / 1000,
             ))
-            # Read the cadence from the launches: flights carry no cost, so their count in empty months is arbitrary.
+            # Read the cadence from the launches: without a price per flight, the count of flights is arbitrary.
             flights_needed[vehicle_of[k]] += np.ceil(launched / per_flight[k] - 1e-9)
         for v in vehicles:
             full = [t for t in T if max_flights[v][t] > 0 and flights_needed[v][t] >= max_flights[v][t]]

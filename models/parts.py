@@ -46,8 +46,10 @@ COST_CATEGORIES = (
     "energy",
     "opex",
     "launch",
+    "launch_flights",
     "satellite_hardware",
     "satellite_gpus",
+    "satellite_ops",
     "unmet_demand",
     "resale_revenue",
     "take_or_pay_after_horizon",
@@ -57,7 +59,8 @@ END_CATEGORIES = ("take_or_pay_after_horizon", "salvage")
 
 # Categories paid month by month through a period (discounted by TimeGrid.discount_accruing); the others are lump
 # sums paid at the period's first month (TimeGrid.discount): capital of builds, refreshes and satellites, launches.
-ACCRUING_CATEGORIES = frozenset({"contracts", "leases", "energy", "opex", "unmet_demand", "resale_revenue"})
+ACCRUING_CATEGORIES = frozenset({"contracts", "leases", "energy", "opex", "satellite_ops", "unmet_demand",
+                                 "resale_revenue"})
 
 PeriodExpr = Callable[[int], Any]  # t -> Pyomo expression (or number)
 

@@ -30,7 +30,7 @@ PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}
 
 # When each category is paid: month by month through a period (a price per MW-month, energy, opex, lost revenue),
 # or as a lump sum at its first month (capital, launches); the end categories at the horizon end.
-PAID_EACH_MONTH = {"contracts", "leases", "energy", "opex", "unmet_demand", "resale_revenue"}
+PAID_EACH_MONTH = {"contracts", "leases", "energy", "opex", "satellite_ops", "unmet_demand", "resale_revenue"}
 CAPITAL = [c for c in COST_CATEGORIES if c not in PAID_EACH_MONTH and c not in END_CATEGORIES]
 
 
@@ -278,7 +278,8 @@ def simulate(instance: Instance, d: dict, resold: dict[tuple[str, str], np.ndarr
                             * mw * service_left(1.0, it_life, n - last, cal.per_period))
                 cost["salvage"][-1] -= facility_value + it_value
             excess("site power", mw_online * site.pue, site.grid_power_mw)
-            cost["energy"] += mw_online * site.pue * HOURS_PER_MONTH * 1000 * site.electricity_usd_per_kwh * L
+            cost["energy"] += (mw_online * site.pue * HOURS_PER_MONTH * site.energy_utilization_share * 1000
+                               * site.electricity_usd_per_kwh * L)
             cost["opex"] += mw_online * site.fixed_opex_usd_per_mw_month * L
         if instance.terrestrial.new_mw_cap_per_year is not None:
             cap = instance.terrestrial.new_mw_cap_per_year
@@ -299,13 +300,17 @@ def simulate(instance: Instance, d: dict, resold: dict[tuple[str, str], np.ndarr
             too_early = cal.first < max(_month(sat.earliest_launch), _month(vehicle.earliest_launch))
             excess("earliest launch", launches * too_early, 0.0)
             per_flight = math.floor(vehicle.payload_t * 1000 / sat.mass_kg + 1e-9)
-            flights[sat.launch_vehicle] += (np.ceil(launches / per_flight - 1e-9) if per_flight
-                                            else np.where(launches > 0, np.inf, 0.0))
+            flown = (np.ceil(launches / per_flight - 1e-9) if per_flight else np.where(launches > 0, np.inf, 0.0))
+            flights[sat.launch_vehicle] += flown
+            if vehicle.launch_price_usd_per_flight:  # the fewest flights that carry the launches
+                cost["launch_flights"] += flown * vehicle.launch_price_usd_per_flight
+            in_orbit = np.zeros(n)
             fleet = np.zeros(n)
             for tau in np.flatnonzero(launches > 0.5):
                 count = launches[tau]
                 alive = (t_idx >= tau) & (t_idx < tau + life)
                 fleet += np.where(alive, count * survive ** np.maximum(t_idx - tau, 0), 0.0)
+                in_orbit += np.where(alive, count, 0.0)
                 cost["launch"][tau] += price[tau] * sat.mass_kg * count
                 cost["satellite_hardware"][tau] += sat.hardware_usd_per_w * watts * count
                 cost["satellite_gpus"][tau] += sat.gpus_usd_per_w * watts * count
@@ -313,6 +318,9 @@ def simulate(instance: Instance, d: dict, resold: dict[tuple[str, str], np.ndarr
                 cost["salvage"][-1] -= (min(new_at_end, paid) * count
                                         * service_left(survive, life, n - tau, cal.per_period))
             cost["opex"] += fleet * sat.compute_kw * sat.opex_usd_per_kw_month * L
+            if sat.ops_share_of_hardware_per_year:
+                cost["satellite_ops"] += (in_orbit * sat.ops_share_of_hardware_per_year
+                                          * (sat.hardware_usd_per_w + sat.gpus_usd_per_w) * watts * L / 12)
             compute["orbit"] += fleet * sat.compute_kw / 1000 * units(sat.hardware) * sat.sunlight_share
         for v, flown in flights.items():
             rate = cal.yearly(orbital.launch_vehicles[v].flights_per_month)

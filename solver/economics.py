@@ -29,7 +29,7 @@ import pandas as pd
 from models.builds import build_arrays, current_generation, refresh_periods, salvage_per_module
 from models.contracts import contract_arrays
 from models.leases import lease_arrays
-from models.orbital import class_arrays, flight_slots
+from models.orbital import class_arrays, flight_slots, satellites_per_flight
 from models.parts import COST_CATEGORIES, MONEY, Parts, discount_factors
 from solver.schema import Horizon, Instance, month_index
 from solver.timegrid import TimeGrid
@@ -238,5 +238,10 @@ def _orbital(instance: Instance, grid: TimeGrid, years: set[int]) -> Iterable[Ho
                      "satellite_hardware": dh["hardware"] * per_mw * at_launch,
                      "satellite_gpus": dh["gpus"] * per_mw * at_launch,
                      "opex": dh["opex"] * per_mw * fleet}
+            if dh["per_flight_price"]:  # a full flight's price, shared by the satellites it carries
+                share = dh["per_flight_price"] / satellites_per_flight(instance, name)
+                costs["launch_flights"] = share * per_mw * at_launch
+            if dh["ops"]:  # on the installed hardware, the whole life, not on the decayed output
+                costs["satellite_ops"] = dh["ops"] * per_mw * (age >= 0)
             units_per_mw = instance.hardware[sat.hardware].compute_units_per_mw * sat.sunlight_share
             yield _holding(name, "orbital", g, t, costs, fleet, np.full(g.n_periods, units_per_mw))

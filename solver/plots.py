@@ -43,8 +43,10 @@ CATEGORY_COLORS = dict(zip(COST_CATEGORIES, (
     "#d4b820",  # energy
     "#8c8c8c",  # opex
     "#7a5aa8",  # launch
+    "#5b3f86",  # launch_flights
     "#a98fcf",  # satellite_hardware
     "#d2c4ea",  # satellite_gpus
+    "#b8a0d8",  # satellite_ops
     "#c23b3b",  # unmet_demand
     "#17a2b8",  # resale_revenue
     "#2b4f75",  # take_or_pay_after_horizon

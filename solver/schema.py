@@ -273,6 +273,9 @@ class Site(Strict):
         description="power usage effectiveness (facility / IT)")
     electricity_usd_per_kwh: NonNegative
     fixed_opex_usd_per_mw_month: NonNegative = Field(description="staff, maintenance, per MW of IT online")
+    energy_utilization_share: Share = Field(
+        1.0, description="share of the hours the IT online draws full power (a capacity factor for energy; 1: "
+                         "always at full load)")
     facility_cost_multiplier: Annotated[float, NOT_BOOLEAN, Field(gt=0, le=10)] = Field(
         1.0, description="facility cost here relative to the national build costs (land, labour)"
     )
@@ -325,6 +328,8 @@ class LaunchVehicle(Strict):
     earliest_launch: Month
     launch_price_usd_per_kg: YearSchedule | None = Field(None, description="explicit price schedule")
     learning_curve: LearningCurve | None = None
+    launch_price_usd_per_flight: NonNegative = Field(
+        0.0, description="a price per flight on top of the price per kg (a small vehicle is priced per launch)")
 
     @model_validator(mode="after")
     def _one_price(self) -> LaunchVehicle:
@@ -350,6 +355,9 @@ class SatelliteClass(Strict):
         description="share of GPUs failing per year (not repaired)"
     )
     opex_usd_per_kw_month: NonNegative = Field(description="operations and ground links per kW online")
+    ops_share_of_hardware_per_year: Annotated[float, NOT_BOOLEAN, Field(ge=0, le=1)] = Field(
+        0.0, description="operations a year as a share of the satellite's hardware and GPUs, while in orbit (how "
+                         "public calculators charge ops: on installed hardware, not on decayed output)")
     sunlight_share: Annotated[float, NOT_BOOLEAN, Field(gt=0, le=1)] = Field(
         description="share of time the satellite computes")
 

@@ -200,6 +200,15 @@ CASES = {
                       lambda monkeypatch: monkeypatch.setattr(
                           models.builds, "salvage_per_module", _salvage_with_the_newest_at_end_read_as("gen1")),
                       "relative_difference"),
+    "energy utilization": ({**ONE_MODULE_ALL_YEAR,
+                            "terrestrial": terrestrial({"a": site(energy_utilization_share=0.5)})},
+                           misreading("terrestrial.sites.a.energy_utilization_share", 1.0), "relative_difference"),
+    "price per flight": ({**SPACE_3_SATELLITES, "orbital": orbital() | {"launch_vehicles": {"rocket": orbital()[
+        "launch_vehicles"]["rocket"] | {"launch_price_usd_per_flight": 1e6}}}},
+        misreading("orbital.launch_vehicles.rocket.launch_price_usd_per_flight", 0.0), "relative_difference"),
+    "satellite operations": ({**SPACE_3_SATELLITES, "orbital": satellite(ops_share_of_hardware_per_year=0.1)},
+                             misreading("orbital.satellite_classes.sat.ops_share_of_hardware_per_year", 0.0),
+                             "relative_difference"),
     "build salvage": (ONE_MODULE_ALL_YEAR, patching(models.builds, "salvage_per_module", lambda v: 1.5 * v),
                       "relative_difference"),
     "launch price curve": (SPACE_3_SATELLITES, patching(models.orbital, "launch_price_usd_per_kg", lambda p: p / 2),

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import assert_costs, make_instance, plan_of, solve_optimal, training
+from conftest import assert_costs, category, make_instance, plan_of, solve_optimal, training
 
 REL = 1e-9
 
@@ -380,3 +380,16 @@ def test_no_hardware_in_time_means_nothing_is_built():
     result = solve_optimal(inst)
     assert result.plan.empty
     assert result.objective_usd == pytest.approx(24e6, rel=1e-12)
+
+
+def test_energy_is_charged_on_the_hours_at_full_load():
+    """The energy test's site (PUE 1.25, $0.08/kWh: $73,000 per MW-month at full load) drawing full power half the
+    hours (energy_utilization_share 0.5): $36,500 per MW-month, 120 MW-months = $4.38M; opex is per MW held and
+    does not change ($20,000 x 120 = $2.4M)."""
+    inst = make_instance(demand=training({"2026-01": 10_000}), terrestrial=terrestrial(
+        {"a": site(pue=1.25, electricity_usd_per_kwh=0.08, fixed_opex_usd_per_mw_month=20_000,
+                   grid_power_mw=12.5, energy_utilization_share=0.5)}))
+    result = solve_exact(inst)
+    assert plan_of(result, "a", "mw_online") == [10] * 12
+    assert category(result, "energy") == pytest.approx(4.38e6, rel=REL)
+    assert category(result, "opex") == pytest.approx(2.4e6, rel=REL)

@@ -289,3 +289,18 @@ def test_format_economics_shows_totals_and_components():
     assert "19.50" in text  # total $M per MW-year in 2026
     assert "leases" in text and "19,500" in text  # the component, and $ per unit-year
     assert format_economics(table.iloc[0:0]) == "No capacity source can start in the years asked for."
+
+
+def test_flight_price_and_operations_are_components_of_their_own():
+    """The satellite above, r = 0, with $1M a flight (two 500 kg satellites a 1 t flight: $0.5M per satellite, per
+    MW as it is 1 MW) and operations at 12% a year of its $3M of hardware and GPUs over its 1-year life ($0.36M):
+    per MW-year of decayed output, 0.5 / 0.864069 and 0.36 / 0.864069."""
+    from solver.instance import with_changes
+
+    instance = with_changes(orbital_instance(0.0), {
+        "orbital.launch_vehicles.rocket.launch_price_usd_per_flight": 1e6,
+        "orbital.satellite_classes.sat.ops_share_of_hardware_per_year": 0.12})
+    got = levelized(levelized_costs(instance), "sat", 2026)
+    mw_years = (1 - 0.72) / (1 - 0.72 ** (1 / 12)) / 12
+    assert got["launch_flights"][0] == pytest.approx(0.5e6 / mw_years, rel=REL)
+    assert got["satellite_ops"][0] == pytest.approx(0.36e6 / mw_years, rel=REL)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import assert_costs, make_instance, plan_of, training
+from conftest import assert_costs, category, make_instance, plan_of, training
 from pyomo.environ import value
 
 from solver.solve import Planner
@@ -412,3 +412,33 @@ def test_no_wash_trade_of_a_satellite_against_resold_contract_capacity():
     assert plan_of(result, "sat", "new_units") == [0] * 12
     assert plan_of(result, "cloud", "mw_resold") == [0] * 12
     assert result.objective_usd == pytest.approx(3.6e6, rel=REL)
+
+
+# --- costs the published comparisons include: operations on installed hardware, a price per flight -------------
+
+@pytest.mark.parametrize(("degradation", "units"), [(0.0, 1_000), (0.5, 500)])
+def test_operations_as_a_share_of_installed_hardware(degradation, units):
+    """Operations at 12% a year of the satellite's hardware and GPUs ($3M): $0.36M a year, $0.03M a month per
+    satellite in orbit, whatever its output has decayed to (the opex per kW is on the decayed output). One
+    satellite serves the demand all year in both cases (at 50% a year it still gives 1,000 x 0.5^(11/12) = 530 >
+    500 units in December): operations 12 x $0.03M = $0.36M."""
+    inst = make_instance(demand=training({"2026-01": units}),
+                         orbital=orbital(degradation_per_year=degradation, ops_share_of_hardware_per_year=0.12))
+    result, _ = solve_exact(inst)
+    assert plan_of(result, "sat", "new_units") == [1] + [0] * 11
+    assert category(result, "satellite_ops") == pytest.approx(0.36e6, rel=REL)
+    rho = (1 - degradation) ** (1 / 12)
+    assert category(result, "opex") == pytest.approx(0.1e6 * sum(rho**a for a in range(12)), rel=REL)
+
+
+@pytest.mark.parametrize(("satellites", "flights"), [(1, 1), (2, 1), (3, 2)])
+def test_a_price_per_flight_is_paid_per_flight(satellites, flights):
+    """$2M a flight on top of $1,000/kg, two flights a month; a flight carries two 500 kg satellites: 1 or 2
+    satellites in January need one flight ($2M), 3 need two ($4M)."""
+    inst = make_instance(demand=training({"2026-01": 1_000 * satellites}),
+                         orbital=orbital({"launch_price_usd_per_flight": 2e6, "flights_per_month": 2}))
+    result, used = solve_exact(inst)
+    assert plan_of(result, "sat", "new_units")[0] == satellites
+    assert used["rocket"][0] == flights
+    assert category(result, "launch_flights") == pytest.approx(2e6 * flights, rel=REL)
+    assert category(result, "launch") == pytest.approx(0.5e6 * satellites, rel=REL)

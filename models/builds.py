@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from pyomo.environ import Constraint, NonNegativeIntegers, NonNegativeReals, Var
+from pyomo.environ import Binary, Constraint, NonNegativeIntegers, NonNegativeReals, Var
 
 from models.parts import (
     COMPUTE,
@@ -153,6 +153,21 @@ def add(m, parts: Parts) -> None:
         return m.build_mw[s, g, t] == previous + generation_flow(s, g, t)
 
     m.build_mw_state = Constraint(sites, generations, T, rule=mw_state)
+
+    # A site's one-off cost is paid once, in the period the lab starts there: no module before the start.
+    started = [s for s in sites if inst.terrestrial.sites[s].fixed_cost_usd > 0]
+    if started:
+        m.build_site_start = Var(started, T, domain=Binary)
+        m.build_site_starts_once = Constraint(started, rule=lambda m, s: sum(m.build_site_start[s, t] for t in T) <= 1)
+        m.build_after_site_start = Constraint(started, T, rule=lambda m, s, t: m.build_modules[s, t] <= data[s][
+            "max_modules"] * sum(m.build_site_start[s, u] for u in range(t + 1)) if data[s]["can_build"][t]
+            else Constraint.Skip)
+        for s in started:
+            def site_start_cost(t, s=s):
+                return inst.terrestrial.sites[s].fixed_cost_usd / MONEY * m.build_site_start[s, t]
+
+            parts.add_cost("programme", site_start_cost)
+            parts.capital_spend.append(site_start_cost)
 
     def site_mw(s, t):
         return sum(m.build_mw[s, g, t] for g in generations)

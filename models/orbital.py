@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 import pandas as pd
-from pyomo.environ import Constraint, NonNegativeIntegers, NonNegativeReals, Var
+from pyomo.environ import Binary, Constraint, NonNegativeIntegers, NonNegativeReals, Var
 
 from models.parts import (
     COMPUTE,
@@ -141,6 +141,18 @@ def add(m, parts: Parts) -> None:
         return sum(m.orbit_flights[k, t] for k in classes if vehicle_of[k] == v) <= max_flights[v][t]
 
     m.orbit_fleet_state = Constraint(classes, T, rule=fleet_state)
+    if orbital.programme_cost_usd > 0:  # paid once, by the first launch
+        m.orbit_programme_start = Var(T, domain=Binary)
+        m.orbit_programme_starts_once = Constraint(expr=sum(m.orbit_programme_start[t] for t in T) <= 1)
+        m.orbit_after_programme_start = Constraint(classes, T, rule=lambda m, k, t: m.orbit_launch[k, t]
+                                                   <= m.orbit_launch[k, t].ub * sum(m.orbit_programme_start[u]
+                                                                                    for u in range(t + 1)))
+
+        def programme_cost(t):
+            return orbital.programme_cost_usd / MONEY * m.orbit_programme_start[t]
+
+        parts.add_cost("programme", programme_cost)
+        parts.capital_spend.append(programme_cost)
     m.orbit_payload = Constraint(classes, T, rule=lambda m, k, t: m.orbit_launch[k, t]
                                  <= per_flight[k] * m.orbit_flights[k, t])
     m.orbit_cadence = Constraint(vehicles, T, rule=cadence)

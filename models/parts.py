@@ -45,6 +45,7 @@ COST_CATEGORIES = (
     "build_refresh",
     "energy",
     "opex",
+    "programme",
     "launch",
     "launch_flights",
     "satellite_hardware",

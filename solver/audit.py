@@ -142,7 +142,7 @@ def decisions(m, instance: Instance, n: int) -> dict:
     def levels(component, *key) -> np.ndarray:
         return np.array([value(component[(*key, t)]) for t in range(n)], dtype=float)
 
-    out: dict = {"held": {}, "sign": {}, "notice": {}, "modules": {}, "launch": {}}
+    out: dict = {"held": {}, "sign": {}, "notice": {}, "modules": {}, "launch": {}, "started": {}}
     for c in instance.hyperscaler_contracts:
         out["held"][c] = np.round(levels(m.contract_active, c))
     for name in instance.fixed_block_leases:
@@ -154,6 +154,11 @@ def decisions(m, instance: Instance, n: int) -> dict:
     if instance.orbital is not None:
         for k in instance.orbital.satellite_classes:
             out["launch"][k] = np.round(levels(m.orbit_launch, k))
+    if hasattr(m, "orbit_programme_start"):  # one-off costs: when each programme or site is started
+        out["started"]["orbit"] = np.round(levels(m.orbit_programme_start))
+    if hasattr(m, "build_site_start"):
+        for s in {s for s, _ in m.build_site_start}:
+            out["started"][s] = np.round(levels(m.build_site_start, s))
     slices = sorted({i for i, _ in m.resale_mw}) if hasattr(m, "resale_mw") else []
     out["resale_mw"] = {i: levels(m.resale_mw, i) for i in slices}  # by capacity slice
     out["unmet"] = {w: levels(m.unmet, w) * COMPUTE for w in WORKLOADS}
@@ -192,6 +197,17 @@ def simulate(instance: Instance, d: dict, resold: dict[tuple[str, str], np.ndarr
 
     def units(hardware: str) -> float:
         return instance.hardware[hardware].compute_units_per_mw
+
+    def one_off(name: str, cost_usd: float, uses: np.ndarray) -> None:
+        """A programme or site cost paid once, when started; no use (launch, module decided) before the start."""
+        started = d["started"].get(name, np.zeros(n))
+        excess("one-off cost paid once", started.sum(), 1.0)
+        cost["programme"] += started * cost_usd
+        used = np.flatnonzero(uses > 0.5)
+        if used.size:
+            first_start = np.flatnonzero(started > 0.5)
+            excess("use before its one-off cost is paid", float(not first_start.size or first_start[0] > used[0]),
+                   0.0)
 
     for c, spec in instance.hyperscaler_contracts.items():
         held = d["held"][c]
@@ -251,6 +267,8 @@ def simulate(instance: Instance, d: dict, resold: dict[tuple[str, str], np.ndarr
         for s, site in instance.terrestrial.sites.items():
             lead = cal.periods(site.lead_time_months)
             modules = d["modules"].get(s, np.zeros(n))
+            if site.fixed_cost_usd > 0:
+                one_off(s, site.fixed_cost_usd, modules)
             mw_online = np.zeros(n)
             for b in np.flatnonzero(modules > 0.5):
                 mw = modules[b] * site.module_mw
@@ -289,6 +307,8 @@ def simulate(instance: Instance, d: dict, resold: dict[tuple[str, str], np.ndarr
     if instance.orbital is not None:
         orbital = instance.orbital
         flights: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(n))
+        if orbital.programme_cost_usd > 0:
+            one_off("orbit", orbital.programme_cost_usd, sum(d["launch"].values(), np.zeros(n)))
         for k, sat in orbital.satellite_classes.items():
             vehicle = orbital.launch_vehicles[sat.launch_vehicle]
             price, price_at_end = launch_prices(cal, vehicle)

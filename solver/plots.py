@@ -42,6 +42,7 @@ CATEGORY_COLORS = dict(zip(COST_CATEGORIES, (
     "#c9e6b4",  # build_refresh
     "#d4b820",  # energy
     "#8c8c8c",  # opex
+    "#4a3a2a",  # programme
     "#7a5aa8",  # launch
     "#5b3f86",  # launch_flights
     "#a98fcf",  # satellite_hardware

@@ -40,6 +40,7 @@ CATEGORY_WORDS = {
     "build_refresh": "own builds: GPU refresh",
     "energy": "energy",
     "opex": "operations",
+    "programme": "one-off programme and site costs",
     "launch": "launches (per kg)",
     "launch_flights": "launches (per flight)",
     "satellite_hardware": "satellites: hardware",

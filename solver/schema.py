@@ -273,6 +273,9 @@ class Site(Strict):
         description="power usage effectiveness (facility / IT)")
     electricity_usd_per_kwh: NonNegative
     fixed_opex_usd_per_mw_month: NonNegative = Field(description="staff, maintenance, per MW of IT online")
+    fixed_cost_usd: NonNegative = Field(
+        0.0, description="paid once, when the lab starts at the site (development, the grid connection): with its "
+                         "first module's decision")
     energy_utilization_share: Share = Field(
         1.0, description="share of the hours the IT online draws full power (a capacity factor for energy; 1: "
                          "always at full load)")
@@ -368,6 +371,14 @@ class Orbital(Strict):
     )
     launch_vehicles: dict[Name, LaunchVehicle] = Field(default_factory=dict)
     satellite_classes: dict[Name, SatelliteClass] = Field(default_factory=dict)
+    programme_cost_usd: NonNegative = Field(
+        0.0, description="paid once, by the first launch (the development of an orbital programme)")
+
+    @model_validator(mode="after")
+    def _programme(self) -> Orbital:
+        if self.programme_cost_usd > 0 and not self.satellite_classes:
+            raise ValueError("programme_cost_usd: a programme cost without a programme (no satellite class)")
+        return self
 
 
 class Resale(Strict):

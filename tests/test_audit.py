@@ -81,6 +81,7 @@ SPACE_3_SATELLITES = {"demand": training({"2026-01": 3_000}), "orbital": orbital
 ONE_MODULE_ALL_YEAR = {"demand": training({"2026-01": 10_000}), "terrestrial": terrestrial({"a": site()})}
 JANUARY_ONLY = training({"2026-01": 100_000, "2026-02": 0})
 SAT = orbital()["satellite_classes"]["sat"]
+UNPAID = "use before its one-off cost is paid broken by"
 
 
 def satellite(**changes) -> dict:
@@ -209,6 +210,10 @@ CASES = {
     "satellite operations": ({**SPACE_3_SATELLITES, "orbital": satellite(ops_share_of_hardware_per_year=0.1)},
                              misreading("orbital.satellite_classes.sat.ops_share_of_hardware_per_year", 0.0),
                              "relative_difference"),
+    "site cost": ({**ONE_MODULE_ALL_YEAR, "terrestrial": terrestrial({"a": site(fixed_cost_usd=5e6)})},
+                  misreading("terrestrial.sites.a.fixed_cost_usd", 0.0), UNPAID),
+    "programme cost": ({**SPACE_3_SATELLITES, "orbital": orbital() | {"programme_cost_usd": 5e6}},
+                       misreading("orbital.programme_cost_usd", 0.0), UNPAID),
     "build salvage": (ONE_MODULE_ALL_YEAR, patching(models.builds, "salvage_per_module", lambda v: 1.5 * v),
                       "relative_difference"),
     "launch price curve": (SPACE_3_SATELLITES, patching(models.orbital, "launch_price_usd_per_kg", lambda p: p / 2),

@@ -393,3 +393,16 @@ def test_energy_is_charged_on_the_hours_at_full_load():
     assert plan_of(result, "a", "mw_online") == [10] * 12
     assert category(result, "energy") == pytest.approx(4.38e6, rel=REL)
     assert category(result, "opex") == pytest.approx(2.4e6, rel=REL)
+
+
+@pytest.mark.parametrize(("fixed_cost", "modules"), [(50e6, 1), (2_000e6, 0)])
+def test_a_site_cost_is_paid_once_when_the_lab_starts_there(fixed_cost, modules):
+    """One module for 10,000 units all year: capex 35, salvage 17.5 (12 of 24 months left), energy 5.256, opex 1.2:
+    $23.956M, against $1,200M unmet. A $50M site cost is paid once with the module: $73.956M. A $2,000M one is
+    more than the demand is worth: no module, $1,200M."""
+    inst = make_instance(demand=training({"2026-01": 10_000}),
+                         terrestrial=terrestrial({"a": site(fixed_cost_usd=fixed_cost)}))
+    result = solve_exact(inst)
+    assert sum(plan_of(result, "a", "new_units")) == modules
+    assert category(result, "programme") == pytest.approx(fixed_cost * modules, abs=1e-3)
+    assert result.objective_usd == pytest.approx(73.956e6 if modules else 1_200e6, rel=REL)

@@ -442,3 +442,18 @@ def test_a_price_per_flight_is_paid_per_flight(satellites, flights):
     assert used["rocket"][0] == flights
     assert category(result, "launch_flights") == pytest.approx(2e6 * flights, rel=REL)
     assert category(result, "launch") == pytest.approx(0.5e6 * satellites, rel=REL)
+
+
+@pytest.mark.parametrize(("programme", "expected"), [(100e6, 100e6 + 3 * 0.812e6), (500e6, 3 * 120e6)])
+def test_an_orbital_programme_cost_is_paid_once_if_orbit_is_used(programme, expected):
+    """The one-off satellite of test_periods_and_budget ($0.812M net a satellite-year) for 3,000 units all year,
+    whose unmet cost is 3 x $120M = $360M. A $100M programme cost is paid once and the three satellites fly:
+    $102.44M; a $500M one is not worth it: no launch, $360M."""
+    from test_periods_and_budget import orbital as ten_a_flight
+
+    inst = make_instance(demand=training({"2026-01": 3_000}),
+                         orbital=ten_a_flight() | {"programme_cost_usd": programme})
+    result, _ = solve_exact(inst)
+    assert sum(plan_of(result, "sat", "new_units")) == (3 if programme < 360e6 else 0)
+    assert category(result, "programme") == pytest.approx(programme if programme < 360e6 else 0.0, abs=1e-3)
+    assert result.objective_usd == pytest.approx(expected, rel=REL)

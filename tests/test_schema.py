@@ -289,3 +289,10 @@ def test_a_month_series_set_to_one_number_holds_from_its_first_month():
     check(instance, [ramp])
     changed = apply(instance, {ramp: 300})
     assert changed.hyperscaler_contracts["cloud"].ramp_mw == {"2026-01": 300}
+
+
+def test_a_programme_cost_without_a_programme_is_rejected():
+    from conftest import make_instance
+
+    with pytest.raises(InstanceError, match="orbital: programme_cost_usd: a programme cost without a programme"):
+        make_instance(orbital={"programme_cost_usd": 1e9})

@@ -11,6 +11,8 @@ can be lowered to the blocks newly held, max(0, active[t] - active[t-1]), which 
 the plan reports those. So only the holding branches, and releasing then recommitting a block (the same plan)
 is not a second integer answer. A contract has no notice: in a plan known in advance notice only moves the
 date a release is announced.
+Blocks held at the start (``held_at_start``) are the holding before period 0, bound for the months of term they
+have left, and paid while held like any block (their payments are obligations still running, not sunk).
 The provider ramp caps the MW held: ``active[t] <= floor(ramp_mw[t] / block_mw)``.
 Each block held is paid each period (take-or-pay). Blocks whose minimum term runs past the horizon end still owe
 those payments; what they buy after the horizon is valued by the end-of-horizon rule at what the same service
@@ -32,16 +34,20 @@ def contract_arrays(parts: Parts, name: str) -> dict:
     c = parts.instance.hyperscaler_contracts[name]
     grid = parts.grid
     ramp = grid.month_series(c.ramp_mw)
+    held = c.held_at_start
     return {
         "max_blocks": np.floor(ramp / c.block_mw + 1e-9),
         "term": max(1, grid.periods_for_months(c.min_term_months)),
         "block_cost": c.price_usd_per_mw_month * c.block_mw * grid.months_per_period / MONEY,
+        "initial": held.blocks if held else 0,  # blocks held at the start, and the periods of term they have left
+        "initial_left": grid.periods_for_months(held.term_left_months) if held else 0,
     }
 
 
-def newly_held(active: np.ndarray) -> np.ndarray:
-    """Blocks newly committed in each period of a holding (the oldest block is released first)."""
-    return np.maximum(0.0, np.diff(active, prepend=0.0))
+def newly_held(active: np.ndarray, initial: float = 0.0) -> np.ndarray:
+    """Blocks newly committed in each period of a holding that starts from ``initial`` blocks (the oldest block is
+    released first)."""
+    return np.maximum(0.0, np.diff(active, prepend=initial))
 
 
 def payments_after_horizon(parts: Parts, name: str, commit: np.ndarray) -> float:
@@ -51,10 +57,13 @@ def payments_after_horizon(parts: Parts, name: str, commit: np.ndarray) -> float
     monthly = d["block_cost"] / grid.months_per_period
     rate = parts.instance.horizon.discount_rate_per_year
     owed = 0.0
-    for u in np.flatnonzero(commit > 1e-9):
+    committed = [(u, commit[u]) for u in np.flatnonzero(commit > 1e-9)]
+    if d["initial"]:  # blocks held at the start, as if committed ``term - left`` periods before it
+        committed.append((d["initial_left"] - d["term"], d["initial"]))
+    for u, blocks in committed:
         months_left = (u + d["term"] - grid.n_periods) * grid.months_per_period
         if months_left > 0:
-            owed += commit[u] * monthly * float(((1 + rate) ** -(np.arange(months_left) / 12)).sum())
+            owed += blocks * monthly * float(((1 + rate) ** -(np.arange(months_left) / 12)).sum())
     return owed
 
 
@@ -73,10 +82,11 @@ def add(m, parts: Parts) -> None:
 
     def min_term(m, c, t):
         in_term = range(max(0, t - data[c]["term"] + 1), t + 1)
-        return m.contract_active[c, t] >= sum(m.contract_commit[c, u] for u in in_term)
+        still_bound = data[c]["initial"] if t < data[c]["initial_left"] else 0  # blocks held at the start
+        return m.contract_active[c, t] >= sum(m.contract_commit[c, u] for u in in_term) + still_bound
 
     def new_blocks(m, c, t):
-        previous = m.contract_active[c, t - 1] if t > 0 else 0
+        previous = m.contract_active[c, t - 1] if t > 0 else data[c]["initial"]
         return m.contract_commit[c, t] >= m.contract_active[c, t] - previous
 
     m.contract_min_term = Constraint(names, T, rule=min_term)
@@ -97,7 +107,7 @@ def add(m, parts: Parts) -> None:
         for c in names:
             spec = inst.hyperscaler_contracts[c]
             active = series(m.contract_active, c, n=grid.n_periods).round(6)
-            commit = newly_held(active)
+            commit = newly_held(active, data[c]["initial"])
             owed += payments_after_horizon(parts, c, commit)
             mw = active * spec.block_mw
             frames.append(plan_frame(

@@ -212,15 +212,19 @@ def simulate(instance: Instance, d: dict, resold: dict[tuple[str, str], np.ndarr
     for c, spec in instance.hyperscaler_contracts.items():
         held = d["held"][c]
         term = max(1, cal.periods(spec.min_term_months))
-        new = np.maximum(0.0, np.diff(held, prepend=0.0))
-        in_term = np.array([new[max(0, t - term + 1): t + 1].sum() for t in t_idx])
+        initial = spec.held_at_start.blocks if spec.held_at_start else 0
+        initial_left = cal.periods(spec.held_at_start.term_left_months) if spec.held_at_start else 0
+        new = np.maximum(0.0, np.diff(held, prepend=float(initial)))
+        in_term = np.array([new[max(0, t - term + 1): t + 1].sum() for t in t_idx]) + initial * (t_idx < initial_left)
         excess("contract minimum term", in_term, held)
         excess("contract ramp", held * spec.block_mw, cal.step(spec.ramp_mw, cal.first))
         cost["contracts"] += held * spec.block_mw * spec.price_usd_per_mw_month * L
         ground_mw[(c, spec.hardware)] += held * spec.block_mw
-        for u in np.flatnonzero(new > 0):  # take-or-pay past the horizon, and the service it buys at that price
+        committed = [(u, new[u]) for u in np.flatnonzero(new > 0)] + ([(initial_left - term, initial)] if initial
+                                                                          else [])
+        for u, blocks in committed:  # take-or-pay past the horizon, and the service it buys at that price
             months_left = (u + term - n) * L
-            owed = new[u] * spec.block_mw * spec.price_usd_per_mw_month * float(
+            owed = blocks * spec.block_mw * spec.price_usd_per_mw_month * float(
                 ((1 + cal.rate) ** -(np.arange(max(0, months_left)) / 12)).sum())
             cost["take_or_pay_after_horizon"][-1] += owed
             cost["salvage"][-1] -= owed

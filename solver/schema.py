@@ -175,6 +175,16 @@ class Demand(Strict):
     inference: WorkloadDemand
 
 
+class BlocksHeld(Strict):
+    """Blocks of a contract the lab already holds at the horizon start."""
+
+    blocks: Annotated[int, NOT_BOOLEAN, Field(ge=1)] = Field(description="blocks held at the horizon start")
+    term_left_months: Annotated[int, NOT_BOOLEAN, Field(ge=0, le=240)] = Field(
+        description="months of their minimum term still to run (0: past it, they can be released at once); they are "
+                    "paid while held, as any block"
+    )
+
+
 class HyperscalerContract(Strict):
     """Capacity a provider brings online on its own schedule, committed in blocks, take-or-pay for a minimum term."""
 
@@ -185,6 +195,15 @@ class HyperscalerContract(Strict):
         description="a committed block is held and paid for at least this many months, then until released"
     )
     price_usd_per_mw_month: NonNegative
+    held_at_start: BlocksHeld | None = Field(None, description="blocks already committed when the horizon starts")
+
+    @model_validator(mode="after")
+    def _held_within_term(self) -> HyperscalerContract:
+        held = self.held_at_start
+        if held is not None and held.term_left_months > self.min_term_months:
+            raise ValueError(f"held_at_start.term_left_months ({held.term_left_months}) exceeds min_term_months "
+                             f"({self.min_term_months})")
+        return self
 
 
 class FixedBlockLease(Strict):
@@ -468,6 +487,13 @@ class Instance(Strict):
             ramp_from = min((k for k, mw in c.ramp_mw.items() if mw > 0), key=month_index, default=None)
             check_hardware(f"hyperscaler_contracts.{name}.hardware", c.hardware, ramp_from)
             check_series(f"hyperscaler_contracts.{name}.ramp_mw", c.ramp_mw)
+            if c.held_at_start is not None:
+                in_force = [k for k in c.ramp_mw if month_index(k) <= start]
+                at_start = c.ramp_mw[max(in_force, key=month_index)] if in_force else 0.0
+                if c.held_at_start.blocks * c.block_mw > at_start + 1e-9:
+                    problems.append(f"hyperscaler_contracts.{name}.held_at_start.blocks: {c.held_at_start.blocks} "
+                                    f"blocks of {c.block_mw:g} MW exceed the {at_start:g} MW of the provider's ramp at "
+                                    f"the horizon start")
         for name, lease in self.fixed_block_leases.items():
             check_hardware(f"fixed_block_leases.{name}.hardware", lease.hardware, lease.available_from)
             check_month(f"fixed_block_leases.{name}.available_from", lease.available_from)

@@ -122,6 +122,10 @@ CASES = {
     "contract minimum term": ({"demand": JANUARY_ONLY, "hyperscaler_contracts": contract(min_term_months=3)},
                               patching(models.contracts, "contract_arrays", lambda d: d | {"term": 1}),
                               "contract minimum term broken by"),
+    # a block held at the start with 3 months of term left, no demand; the model reads no start holding
+    "start holding": ({"hyperscaler_contracts": contract(min_term_months=12,
+                                                         held_at_start={"blocks": 1, "term_left_months": 3})},
+                      misreading("hyperscaler_contracts.cloud.held_at_start", None), "contract minimum term broken by"),
     # the same with a lease from 2026-01 whose 3-month minimum term the model reads as 1 month
     "lease minimum term": ({"demand": JANUARY_ONLY, "fixed_block_leases": {
         "colossus": LEASE | {"available_from": "2026-01", "min_term_months": 3}}},

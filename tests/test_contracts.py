@@ -163,3 +163,51 @@ def test_a_long_block_committed_in_the_last_month_costs_that_month():
     assert result.objective_usd == pytest.approx(december, rel=1e-9)
     assert category(result, "take_or_pay_after_horizon") == pytest.approx(owed, rel=1e-9)
     assert category(result, "salvage") == pytest.approx(-owed, rel=1e-9)
+
+
+# --- blocks held at the start of the horizon ------------------------------------------------------------------
+
+def test_blocks_held_at_the_start_are_paid_for_the_term_they_have_left():
+    """One 100 MW block held at the start with 3 months of its term left, no demand: it is held and paid January-
+    March (3 x $100M, an obligation still running, not sunk) and released in April: $300M, no new commitment."""
+    inst = make_instance(hyperscaler_contracts=contract(min_term_months=12,
+                                                        held_at_start={"blocks": 1, "term_left_months": 3}))
+    result = solve_optimal(inst)
+    assert plan_of(result, "cloud", "mw_online") == [100] * 3 + [0] * 9
+    assert plan_of(result, "cloud", "new_units") == [0] * 12
+    assert result.objective_usd == pytest.approx(300e6, rel=1e-9)
+
+
+def test_blocks_held_at_the_start_past_their_term_are_kept_while_needed():
+    """The same block past its minimum term (0 months left) and demand of 100 MW in January-June: kept six months
+    and released, $600M; committing it again would have meant a new 12-month term."""
+    inst = make_instance(demand=training({"2026-01": 100_000, "2026-07": 0}),
+                         hyperscaler_contracts=contract(min_term_months=12,
+                                                        held_at_start={"blocks": 1, "term_left_months": 0}))
+    result = solve_optimal(inst)
+    assert plan_of(result, "cloud", "mw_online") == [100] * 6 + [0] * 6
+    assert result.objective_usd == pytest.approx(600e6, rel=1e-9)
+
+
+def test_a_start_holding_owed_past_the_horizon_is_shown_with_its_value():
+    """A block held at the start with 24 months left, in a 12-month horizon with no demand: paid all year ($1,200M)
+    and owed 12 months after the horizon ($1,200M of take-or-pay, valued at the same price: -$1,200M)."""
+    inst = make_instance(hyperscaler_contracts=contract(min_term_months=24,
+                                                        held_at_start={"blocks": 1, "term_left_months": 24}))
+    result = solve_optimal(inst)
+    assert plan_of(result, "cloud", "mw_online") == [100] * 12
+    assert result.objective_usd == pytest.approx(1_200e6, rel=1e-9)
+    assert category(result, "take_or_pay_after_horizon") == pytest.approx(1_200e6, rel=1e-9)
+    assert category(result, "salvage") == pytest.approx(-1_200e6, rel=1e-9)
+
+
+@pytest.mark.parametrize(("held", "message"), [
+    ({"blocks": 1, "term_left_months": 13}, r"held_at_start.term_left_months \(13\) exceeds min_term_months \(12\)"),
+    ({"blocks": 2, "term_left_months": 1}, "held_at_start.blocks: 2 blocks of 100 MW exceed the 100 MW of the "
+                                           "provider's ramp at the horizon start"),
+])
+def test_a_start_holding_is_checked(held, message):
+    from solver import InstanceError
+
+    with pytest.raises(InstanceError, match=message):
+        make_instance(hyperscaler_contracts=contract(min_term_months=12, held_at_start=held))

@@ -8,7 +8,8 @@ Variables, per site ``s``, hardware generation ``g`` and period ``t``:
                           one again. State: build_mw[s,g,t] = build_mw[s,g,t-1] + (modules joining g at t) -
                           (modules leaving g at t), where joining and leaving are fixed functions of builds
                           ``lead``, ``lead + life``, ``lead + 2 life``... periods earlier.
-Constraints: site grid power (PUE x IT MW <= grid MW); national cap on new MW online per calendar year.
+Constraints: site grid power (PUE x IT MW <= grid MW); national cap on new MW online per calendar year; for a site
+with a one-off cost, ``build_site_start[s,t]`` (binary, at most once) before any module.
 Costs: facility at the decision, GPUs and other IT when online and again at each refresh (at that year's
 prices), energy and fixed opex on the MW online. Salvage at the horizon end (:func:`salvage_per_module`): the
 facility's and the IT's remaining service, valued at what the same service costs new then (or at the price paid,
@@ -159,9 +160,13 @@ def add(m, parts: Parts) -> None:
     if started:
         m.build_site_start = Var(started, T, domain=Binary)
         m.build_site_starts_once = Constraint(started, rule=lambda m, s: sum(m.build_site_start[s, t] for t in T) <= 1)
-        m.build_after_site_start = Constraint(started, T, rule=lambda m, s, t: m.build_modules[s, t] <= data[s][
-            "max_modules"] * sum(m.build_site_start[s, u] for u in range(t + 1)) if data[s]["can_build"][t]
-            else Constraint.Skip)
+
+        def after_site_start(m, s, t):
+            if not data[s]["can_build"][t]:
+                return Constraint.Skip
+            return m.build_modules[s, t] <= data[s]["max_modules"] * sum(m.build_site_start[s, u] for u in range(t + 1))
+
+        m.build_after_site_start = Constraint(started, T, rule=after_site_start)
         for s in started:
             def site_start_cost(t, s=s):
                 return inst.terrestrial.sites[s].fixed_cost_usd / MONEY * m.build_site_start[s, t]

@@ -8,10 +8,12 @@ Variables, per satellite class ``k``, launch vehicle ``v`` and period ``t``:
                           fleet[t] = rho fleet[t-1] + launch[t] - rho^life launch[t-life];
   ``orbit_flights[k,t]``  integer flights carrying class ``k`` at ``t`` (a flight carries one class, so a
                           satellite is never split across flights).
+A programme cost (``orbital.programme_cost_usd``) is paid once, at ``orbit_programme_start[t]`` (binary), before
+any launch.
 Constraints: ``orbit_payload``: launch[k,t] <= floor(payload / mass_k) x flights[k,t]; ``orbit_cadence``: the
 flights of all classes on vehicle ``v`` at most its slots in the period (:func:`flight_slots`: cadence is a rate,
-and a slot not flown is lost). The inference share orbit may serve is
-enforced in the core demand balance (pool ``orbit``).
+and a slot not flown is lost). The inference share orbit may serve is enforced in the core demand balance (pool
+``orbit``).
 Costs: launch (price per kg x mass, and per flight), satellite hardware and GPUs at launch, opex on the kW online
 and operations as a share of the installed hardware a year on the satellites in orbit. Salvage at the
 horizon end: a satellite's remaining (decayed) output until retirement, valued at what a new satellite of its

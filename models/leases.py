@@ -24,7 +24,7 @@ import pandas as pd
 from pyomo.environ import Binary, Constraint, NonNegativeReals, Var
 
 from models.parts import COMPUTE, MONEY, CapacitySlice, Parts, Report, plan_frame, series
-from solver.schema import month_index
+from solver.schema import month_index, month_text
 
 
 def lease_arrays(parts: Parts, name: str) -> dict:
@@ -36,7 +36,7 @@ def lease_arrays(parts: Parts, name: str) -> dict:
     held_until = last  # the last period the block may be held: the end, or the provider's notice running out
     if lease.provider_notice_month is not None:
         ended = month_index(lease.provider_notice_month) + lease.notice_months - 1  # its last month held
-        held_until = min(last, grid.last_period_until(f"{ended // 12:04d}-{ended % 12 + 1:02d}"))
+        held_until = min(last, grid.last_period_until(month_text(ended)))
     sign_by = (grid.last_period_starting_by(lease.sign_by) if lease.sign_by is not None else grid.n_periods)
     term = max(1, grid.periods_for_months(lease.min_term_months))
     notice = grid.periods_for_months(lease.notice_months)

@@ -31,7 +31,7 @@ from models.contracts import contract_arrays
 from models.leases import lease_arrays
 from models.orbital import class_arrays, flight_slots, satellites_per_flight
 from models.parts import COST_CATEGORIES, MONEY, Parts, discount_factors
-from solver.schema import Horizon, Instance, month_index
+from solver.schema import Horizon, Instance, month_index, month_text
 from solver.timegrid import TimeGrid
 
 COLUMNS = ["source", "kind", "start_year", "component", "usd_per_mw_year", "usd_per_unit_year"]
@@ -115,7 +115,7 @@ def holding_grid(instance: Instance, start: int, n_periods: int) -> TimeGrid:
     horizon = instance.horizon
     months = TimeGrid(horizon).months_per_period
     last = month_index(horizon.start) + (start + n_periods) * months - 1
-    return TimeGrid(Horizon(start=horizon.start, end=f"{last // 12:04d}-{last % 12 + 1:02d}", period=horizon.period,
+    return TimeGrid(Horizon(start=horizon.start, end=month_text(last), period=horizon.period,
                             discount_rate_per_year=horizon.discount_rate_per_year))
 
 

@@ -33,7 +33,7 @@ import yaml
 
 from solver.instance import InstanceError, load_instance, parse_instance
 from solver.results import write_atomic
-from solver.schema import Instance, month_index
+from solver.schema import Instance, month_index, month_text
 
 REFERENCE_PATH = Path(__file__).resolve().parent.parent / "instances" / "reference.yaml"
 PERIODS = {1: "month", 3: "quarter", 12: "year"}
@@ -149,10 +149,6 @@ def _reference(reference: Instance | str | Path | None) -> Instance:
 # --- small helpers ------------------------------------------------------------------------------------------------
 
 
-def _month(index: int) -> str:
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
-
 def _step(x: float, step: float) -> float | int:
     """``x`` rounded to a multiple of ``step``: an int for whole steps, else a float with the step's decimals."""
     if step >= 1:
@@ -209,7 +205,7 @@ class _Generator:
         return month_index(month) - self.start
 
     def month(self, offset: int) -> str:
-        return _month(self.start + int(offset))
+        return month_text(self.start + int(offset))
 
     def schedule(self, schedule: float | dict[int, float], factor: float, step: float) -> float | dict[int, float]:
         """A reference year schedule times ``factor`` on the generated horizon: the reference's years inside it,

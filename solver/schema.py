@@ -80,6 +80,11 @@ def month_index(month: str) -> int:
     return int(year) * 12 + int(mon) - 1
 
 
+def month_text(index: int) -> str:
+    """The ``YYYY-MM`` of a month index (the inverse of :func:`month_index`)."""
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
 class Strict(BaseModel):
     """Base of every schema object: unknown keys are errors, values are re-checked on assignment."""
 

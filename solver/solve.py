@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import highspy
 import numpy as np
@@ -333,11 +334,11 @@ class Planner:
         return result
 
 
-    def _listen(self, progress: Callable[[Progress], None] | None) -> list:
+    def _listen(self, progress: Callable[[Progress], None] | None) -> tuple[list, Any]:
         """Subscribe to HiGHS's MIP callbacks for the run: ``progress`` (if given) hears where the solve stands,
         and a Ctrl-C stops HiGHS at its next callback, to be raised after the run. (A KeyboardInterrupt raised
         inside a callback would make HiGHS fail instead; so, in the main thread, SIGINT only sets a flag while
-        HiGHS runs.) Returns what :meth:`_unlisten` undoes."""
+        HiGHS runs.) Returns what :meth:`_unlisten` undoes: the subscriptions and the SIGINT handler replaced."""
         improving = highspy.cb.HighsCallbackType.kCallbackMipImprovingSolution
         last = [-math.inf]
         self._interrupted = False
@@ -370,10 +371,10 @@ class Planner:
         callbacks = [self.highs.cbMipInterrupt, self.highs.cbMipImprovingSolution]
         for callback in callbacks:
             callback.subscribe(forward)
-        return [(callback, forward) for callback in callbacks] + [previous]
+        return [(callback, forward) for callback in callbacks], previous
 
-    def _unlisten(self, listening: list) -> None:
-        *subscribed, previous = listening
+    def _unlisten(self, listening: tuple[list, Any]) -> None:
+        subscribed, previous = listening
         for callback, handler in subscribed:
             callback.unsubscribe(handler)
         if previous is not None:

@@ -12,7 +12,7 @@ from functools import cached_property
 
 import numpy as np
 
-from solver.schema import Horizon, month_index
+from solver.schema import Horizon, month_index, month_text
 
 MONTHS_PER_PERIOD = {"month": 1, "quarter": 3, "year": 12}
 HOURS_PER_MONTH = 730.0  # 8760 / 12
@@ -57,7 +57,7 @@ class TimeGrid:
     @cached_property
     def labels(self) -> list[str]:
         """``YYYY-MM`` of each period's first month."""
-        return [f"{m // 12:04d}-{m % 12 + 1:02d}" for m in self.first_month]
+        return [month_text(int(m)) for m in self.first_month]
 
     @cached_property
     def discount(self) -> np.ndarray:

@@ -14,6 +14,9 @@ Offer terms: no signing after ``sign_by``; no notice at all without an exit clau
 provider's notice (``provider_notice_month``, the what-if of a mutual clause) ends the window ``notice_months``
 later whoever holds the block; signing still needs the minimum term before the lease's own end (the lab commits
 to it; the provider's notice releases it).
+A block signed before the horizon start (``held_at_start.signed``) is on at period 0 and cannot be signed again;
+its minimum term counts from that month, so notice may end it no earlier than the term left, and the ramp-in
+months still to come are discounted.
 Fee: the full fee while on, less the ramp-in discount of the first months after signing.
 """
 
@@ -32,7 +35,9 @@ def lease_arrays(parts: Parts, name: str) -> dict:
     lease = parts.instance.fixed_block_leases[name]
     grid = parts.grid
     L = grid.months_per_period
-    first, last = grid.first_period_from(lease.available_from), grid.last_period_until(lease.end)
+    held = lease.held_at_start is not None  # signed before the horizon start: held from period 0
+    first = 0 if held else grid.first_period_from(lease.available_from)
+    last = grid.last_period_until(lease.end)
     held_until = last  # the last period the block may be held: the end, or the provider's notice running out
     if lease.provider_notice_month is not None:
         ended = month_index(lease.provider_notice_month) + lease.notice_months - 1  # its last month held
@@ -46,6 +51,14 @@ def lease_arrays(parts: Parts, name: str) -> dict:
         discount[k // L] += lease.fee_usd_per_month * (1.0 - share) / MONEY
     T = grid.n_periods
     periods = np.arange(T)
+    # A block held at the start: the months of term it has left, and the ramp-in months still to come.
+    since = grid.start_month - month_index(lease.held_at_start.signed) if held else 0
+    term_left = grid.periods_for_months(lease.min_term_months - since) if held else 0
+    held_discount = np.zeros(T)
+    for k, share in enumerate(lease.ramp_in_fee_share if held else []):
+        if k >= since and (k - since) // L <= held_until:
+            held_discount[(k - since) // L] += lease.fee_usd_per_month * (1.0 - share) / MONEY
+    earliest_end = term_left if held else first + term  # the first period the minimum term lets the block be gone
     return {
         "first": first,
         "last": last,
@@ -53,12 +66,15 @@ def lease_arrays(parts: Parts, name: str) -> dict:
         "notice": notice,
         "fee": lease.fee_usd_per_month * L / MONEY,
         "discount": discount,
-        "can_sign": (periods >= first) & (periods + term - 1 <= last) & (periods <= min(sign_by, held_until)),
+        "can_sign": (periods >= first) & (periods + term - 1 <= last) & (periods <= min(sign_by, held_until))
+        & (not held),
         # Notice only where the lease has an exit clause, and it ends the block before its end and in the horizon.
         "can_notice": (periods >= first) & (periods + notice <= min(held_until, T - 1))
-        & (periods + notice - term >= first) & lease.exit_allowed,
+        & (periods + notice >= earliest_end) & lease.exit_allowed,
         "in_window": (periods >= first) & (periods <= held_until),
         "held_until": held_until,
+        "held": held,
+        "held_discount": held_discount,
     }
 
 
@@ -82,17 +98,17 @@ def add(m, parts: Parts) -> None:
         d = data[name]
         if not d["in_window"][t]:
             return Constraint.Skip  # on is fixed to 0 by its bounds; the block ends by itself after ``last``
-        previous = m.lease_on[name, t - 1] if t > d["first"] else 0
+        previous = m.lease_on[name, t - 1] if t > d["first"] else int(d["held"])
         ended = m.lease_notice[name, t - d["notice"]] if t - d["notice"] >= 0 else 0
         return m.lease_on[name, t] == previous + m.lease_sign[name, t] - ended
 
     def signed_state(m, name, t):
-        previous = m.lease_signed[name, t - 1] if t > 0 else 0
+        previous = m.lease_signed[name, t - 1] if t > 0 else int(data[name]["held"])
         return m.lease_signed[name, t] == previous + m.lease_sign[name, t]
 
     def min_term(m, name, t):
         d = data[name]
-        if not d["can_notice"][t]:
+        if not d["can_notice"][t] or d["held"]:  # signed before the start: can_notice holds the term left
             return Constraint.Skip
         return m.lease_notice[name, t] <= m.lease_signed[name, t + d["notice"] - d["term"]]
 
@@ -114,7 +130,7 @@ def add(m, parts: Parts) -> None:
             # The ramp-in discount of months held only: the provider's notice may end the block within them.
             ramp_in = sum(d["discount"][j] * m.lease_sign[name, t - j] for j in range(len(d["discount"]))
                           if t >= j and t <= d["held_until"])
-            return d["fee"] * m.lease_on[name, t] - ramp_in
+            return d["fee"] * m.lease_on[name, t] - ramp_in - d["held_discount"][t]
 
         parts.add_cost("leases", fee)
 

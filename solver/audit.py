@@ -240,6 +240,17 @@ def simulate(instance: Instance, d: dict, resold: dict[tuple[str, str], np.ndarr
         excess("lease notice once", notice.sum(), 1.0)
         excess("lease noticed without an exit clause", 0.0 if lease.exit_allowed else notice.sum(), 0.0)
         on = np.zeros(n)
+        if lease.held_at_start is not None:  # signed before the start: on from period 0 until its notice or end
+            excess("lease signed once", sign.sum() + 1.0, 1.0)
+            since = cal.start - _month(lease.held_at_start.signed)
+            stop = last + 1
+            for k in np.flatnonzero(notice > 0.5):
+                stop = min(stop, k + notice_p)
+            excess("lease minimum term", min(cal.periods(lease.min_term_months - since), last + 1) - stop, 0.0)
+            on[:stop] = 1.0
+            for month, share in enumerate(lease.ramp_in_fee_share):
+                if month >= since and (month - since) // L < min(n, last + 1):
+                    cost["leases"][(month - since) // L] -= lease.fee_usd_per_month * (1 - share)
         for s in np.flatnonzero(sign > 0.5):
             excess("lease window", float(cal.first[s] < _month(lease.available_from)), 0.0)
             if lease.sign_by is not None:
@@ -254,7 +265,8 @@ def simulate(instance: Instance, d: dict, resold: dict[tuple[str, str], np.ndarr
             for month, share in enumerate(lease.ramp_in_fee_share):
                 if s + month // L < min(n, last + 1):  # fees after the horizon, or the block's end, are not charged
                     cost["leases"][s + month // L] -= lease.fee_usd_per_month * (1 - share)
-        excess("lease notice after signing", float(notice.sum() > 0 and sign.sum() == 0), 0.0)
+        excess("lease notice after signing",
+               float(notice.sum() > 0 and sign.sum() == 0 and lease.held_at_start is None), 0.0)
         cost["leases"] += on * lease.fee_usd_per_month * L
         ground_mw[(name, lease.hardware)] += on * lease.size_mw
 

@@ -211,6 +211,13 @@ class HyperscalerContract(Strict):
         return self
 
 
+class LeaseHeld(Strict):
+    """A fixed-block lease the lab signed before the horizon start."""
+
+    signed: Month = Field(description="month the lab signed the block, before the horizon start: its minimum term "
+                                      "and ramp-in run from then, and its fee is paid while it is held")
+
+
 class FixedBlockLease(Strict):
     """One indivisible block (e.g. Colossus 1): sign once, give notice at most once."""
 
@@ -241,6 +248,7 @@ class FixedBlockLease(Strict):
         None, description="the provider gives notice in this month (a what-if: the notice is mutual); the block "
                           "ends notice_months later, and the lab's minimum term no longer binds after that"
     )
+    held_at_start: LeaseHeld | None = Field(None, description="the block is already signed when the horizon starts")
 
     @model_validator(mode="after")
     def _window(self) -> FixedBlockLease:
@@ -284,6 +292,23 @@ class BuildCosts(Strict):
     )
 
 
+class ModulesHeld(Strict):
+    """Modules online at a site when the horizon starts: their facility and IT are paid (sunk); their energy,
+    opex and GPU refreshes are not."""
+
+    modules: Annotated[int, NOT_BOOLEAN, Field(ge=1)]
+    hardware: Name = Field(description="hardware generation their GPUs run")
+    online_since: Month = Field(description="month they came online, before the horizon start: the facility's "
+                                            "life runs from then")
+    gpus_bought: Month | None = Field(
+        None, description="month their GPUs and other IT were bought (on coming online or at their latest refresh); "
+                          "they are refreshed gpu_life_years later. None: online_since")
+
+    @property
+    def gpus_month(self) -> str:
+        return self.gpus_bought or self.online_since
+
+
 class Site(Strict):
     """A site where the lab can build its own data center in integer modules."""
 
@@ -306,6 +331,9 @@ class Site(Strict):
     facility_cost_multiplier: Annotated[float, NOT_BOOLEAN, Field(gt=0, le=10)] = Field(
         1.0, description="facility cost here relative to the national build costs (land, labour)"
     )
+    held_at_start: list[ModulesHeld] = Field(
+        default_factory=list, description="modules already online when the horizon starts (the site's one-off "
+                                          "cost is then sunk too)")
 
     @model_validator(mode="after")
     def _room_for_a_module(self) -> Site:
@@ -387,6 +415,17 @@ class SatelliteClass(Strict):
                          "public calculators charge ops: on installed hardware, not on decayed output)")
     sunlight_share: Annotated[float, NOT_BOOLEAN, Field(gt=0, le=1)] = Field(
         description="share of time the satellite computes")
+    held_at_start: list[SatellitesHeld] = Field(
+        default_factory=list, description="satellites already in orbit when the horizon starts (the programme's "
+                                          "one-off cost is then sunk too)")
+
+
+class SatellitesHeld(Strict):
+    """Satellites of a class already in orbit when the horizon starts (their launch and hardware are sunk)."""
+
+    satellites: Annotated[int, NOT_BOOLEAN, Field(ge=1)]
+    launched: Month = Field(description="month they were launched, before the horizon start: decay and retirement "
+                                        "run from then")
 
 
 class Orbital(Strict):
@@ -499,9 +538,34 @@ class Instance(Strict):
                     problems.append(f"hyperscaler_contracts.{name}.held_at_start.blocks: {c.held_at_start.blocks} "
                                     f"blocks of {c.block_mw:g} MW exceed the {at_start:g} MW of the provider's ramp at "
                                     f"the horizon start")
+        def check_before_start(path: str, month: str) -> bool:
+            """A start holding's month lies before the horizon start."""
+            if month_index(month) >= start:
+                problems.append(f"{path}: expected a month before the horizon start {self.horizon.start} (a holding "
+                                f"at the start), got {month}")
+                return False
+            return True
+
+        def check_life_left(path: str, since: str, life_months: float, what: str) -> None:
+            """A start holding still has some of its life (or term) left at the horizon start."""
+            if start - month_index(since) >= life_months - 1e-9:
+                problems.append(f"{path}: {what} from {since} is over by the horizon start {self.horizon.start}")
+
         for name, lease in self.fixed_block_leases.items():
-            check_hardware(f"fixed_block_leases.{name}.hardware", lease.hardware, lease.available_from)
-            check_month(f"fixed_block_leases.{name}.available_from", lease.available_from)
+            path = f"fixed_block_leases.{name}"
+            check_hardware(f"{path}.hardware", lease.hardware, lease.available_from)
+            if lease.held_at_start is None:
+                check_month(f"{path}.available_from", lease.available_from)
+            elif check_before_start(f"{path}.held_at_start.signed", signed := lease.held_at_start.signed):
+                if month_index(signed) < month_index(lease.available_from):
+                    problems.append(f"{path}.held_at_start.signed: {signed} precedes available_from "
+                                    f"{lease.available_from}")
+                if month_index(signed) + lease.min_term_months - 1 > month_index(lease.end):
+                    problems.append(f"{path}.held_at_start.signed: the {lease.min_term_months}-month minimum term "
+                                    f"from {signed} runs past the lease's end {lease.end}")
+                if month_index(lease.end) < start:
+                    problems.append(f"{path}.end: a lease held at the start ended in {lease.end}, before the "
+                                    f"horizon start {self.horizon.start}")
             for field_name in ("sign_by", "provider_notice_month"):
                 if getattr(lease, field_name) is not None:
                     check_month(f"fixed_block_leases.{name}.{field_name}", getattr(lease, field_name))
@@ -514,7 +578,28 @@ class Instance(Strict):
             cap = self.terrestrial.new_mw_cap_per_year
             most = max(cap.values()) if isinstance(cap, dict) else cap
             for name, site in self.terrestrial.sites.items():
-                check_month(f"terrestrial.sites.{name}.power_available", site.power_available)
+                path = f"terrestrial.sites.{name}"
+                check_month(f"{path}.power_available", site.power_available)
+                for i, held in enumerate(site.held_at_start):
+                    at = f"{path}.held_at_start.{i}"
+                    check_hardware(f"{at}.hardware", held.hardware, held.gpus_month)
+                    if check_before_start(f"{at}.online_since", held.online_since):
+                        check_life_left(f"{at}.online_since", held.online_since, costs.facility_life_years * 12,
+                                        f"a {costs.facility_life_years:g}-year facility life")
+                    if month_index(held.gpus_month) < month_index(held.online_since):
+                        problems.append(f"{at}.gpus_bought: {held.gpus_month} precedes online_since "
+                                        f"{held.online_since}")
+                    elif check_before_start(f"{at}.gpus_bought", held.gpus_month):
+                        check_life_left(f"{at}.gpus_bought", held.gpus_month, costs.gpu_life_years * 12,
+                                        f"a {costs.gpu_life_years:g}-year GPU life (give the month of their latest "
+                                        f"refresh)")
+                held_modules = sum(held.modules for held in site.held_at_start)
+                if held_modules * site.module_mw * site.pue > site.grid_power_mw * (1 + 1e-9):
+                    problems.append(f"{path}.held_at_start: {held_modules} modules of {site.module_mw:g} MW at pue "
+                                    f"{site.pue:g} exceed grid_power_mw {site.grid_power_mw:g}")
+                if held_modules and month_index(site.power_available) > start:
+                    problems.append(f"{path}.power_available: modules online at the start need the power then, "
+                                    f"got {site.power_available}")
                 if most is not None and 0 < most < site.module_mw * (1 - 1e-9):
                     problems.append(f"terrestrial.new_mw_cap_per_year: expected at least one module of site {name} "
                                     f"({site.module_mw:g} MW) in some year (0 forbids new builds), got at most "
@@ -536,6 +621,11 @@ class Instance(Strict):
                 path = f"orbital.satellite_classes.{name}"
                 check_hardware(f"{path}.hardware", s.hardware, s.earliest_launch)
                 check_month(f"{path}.earliest_launch", s.earliest_launch)
+                for i, held in enumerate(s.held_at_start):
+                    at = f"{path}.held_at_start.{i}.launched"
+                    check_hardware(at, s.hardware, held.launched)
+                    if check_before_start(at, held.launched):
+                        check_life_left(at, held.launched, s.life_years * 12, f"a {s.life_years:g}-year life")
                 if s.launch_vehicle not in self.orbital.launch_vehicles:
                     problems.append(f"{path}.launch_vehicle: unknown launch vehicle {s.launch_vehicle!r}")
                 elif s.mass_kg > (payload := self.orbital.launch_vehicles[s.launch_vehicle].payload_t) * (1000 + 1e-6):

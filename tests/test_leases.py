@@ -231,3 +231,45 @@ def test_a_ramp_in_discount_past_the_providers_notice_is_no_income():
                                                   provider_notice_month="2026-06"))
     result = solve_optimal(inst)
     assert result.objective_usd == pytest.approx(0.0, abs=1e-3)
+
+
+def held_lease(**fields) -> dict:
+    """The block signed in 2025-11, two months before the horizon: 6-month term (November-April), 1-month notice,
+    half fee in the first three months (November, December and January)."""
+    return lease(available_from="2025-06", min_term_months=6, ramp_in_fee_share=[0.5, 0.5, 0.5],
+                 held_at_start={"signed": "2025-11"}, **fields)
+
+
+def test_a_block_signed_before_the_start_is_held_for_the_term_it_has_left():
+    """No demand. The block signed in 2025-11 must be held through April (its 6-month term), so the earliest
+    notice is in April (1-month notice: off from May). Fees: January at half (the third ramp-in month), February to
+    April in full: 0.5 F + 3 F = 3.5 F = $350M. Nothing is signed again."""
+    result = solve_optimal(make_instance(fixed_block_leases=held_lease()))
+    assert plan_of(result, "colossus", "mw_online") == [100] * 4 + [0] * 8
+    assert events(result) == [""] * 3 + ["notice"] + [""] * 8
+    assert category(result, "leases") == pytest.approx(3.5 * FEE, rel=1e-9)
+    assert result.objective_usd == pytest.approx(3.5 * FEE, rel=1e-9)
+
+
+def test_a_block_held_at_the_start_serves_from_the_first_month_and_is_not_signed_again():
+    """Demand of 200 MW all year: the held block serves 100 MW all year at 0.5 F + 11 F = $1,150M; it cannot be
+    signed a second time, so the other 100 MW go unmet, 12 x $1,000M."""
+    result = solve_optimal(make_instance(demand=training({"2026-01": 200_000}), fixed_block_leases=held_lease()))
+    assert plan_of(result, "colossus", "mw_online") == [100] * 12
+    assert sum(plan_of(result, "colossus", "new_units")) == 0
+    assert result.objective_usd == pytest.approx(11.5 * FEE + 12 * UNMET_100_MW_MONTH, rel=1e-9)
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"held_at_start": {"signed": "2026-02"}},
+     "fixed_block_leases.colossus.held_at_start.signed: expected a month before the horizon start 2026-01"),
+    ({"held_at_start": {"signed": "2025-05"}}, "held_at_start.signed: 2025-05 precedes available_from 2025-06"),
+    ({"held_at_start": {"signed": "2025-09"}, "end": "2026-01", "min_term_months": 6},
+     "the 6-month minimum term from 2025-09 runs past the lease's end 2026-01"),
+    ({"held_at_start": {"signed": "2025-06"}, "end": "2025-12", "min_term_months": 6},
+     "fixed_block_leases.colossus.end: a lease held at the start ended in 2025-12"),
+])
+def test_schema_rejects_a_lease_held_at_the_start_that_cannot_be(fields, message):
+    spec = lease(available_from="2025-06", min_term_months=1)["colossus"] | fields
+    with pytest.raises(InstanceError, match=message):
+        make_instance(fixed_block_leases={"colossus": spec})

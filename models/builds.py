@@ -8,6 +8,9 @@ Variables, per site ``s``, hardware generation ``g`` and period ``t``:
                           one again. State: build_mw[s,g,t] = build_mw[s,g,t-1] + (modules joining g at t) -
                           (modules leaving g at t), where joining and leaving are fixed functions of builds
                           ``lead``, ``lead + life``, ``lead + 2 life``... periods earlier.
+Modules online at the start (``held_at_start``, :func:`held_modules`) enter build_mw as constant flows: online
+from period 0 on the generation they run, refreshed when their GPUs' life is out; their facility and first GPUs
+are sunk, their energy, opex, refreshes and value at the end count as a new module's.
 Constraints: site grid power (PUE x IT MW <= grid MW); national cap on new MW online per calendar year; for a site
 with a one-off cost, ``build_site_start[s,t]`` (binary, at most once) before any module.
 Costs: facility at the decision, GPUs and other IT when online and again at each refresh (at that year's
@@ -84,31 +87,89 @@ def refresh_periods(online: int, life: int, n_periods: int) -> list[int]:
     return list(range(online + life, n_periods, life))
 
 
+def _value_at_end(parts: Parts, site_name: str) -> tuple[float, float, float]:
+    """What one module's facility and IT cost new at the horizon end ($M), and the newest hardware's compute per
+    MW then: the prices the end-of-horizon rule values what is left at."""
+    inst, grid = parts.instance, parts.grid
+    site = inst.terrestrial.sites[site_name]
+    costs = inst.terrestrial.build_costs
+    facility_new = grid.at_end(costs.facility_usd_per_mw) * site.facility_cost_multiplier * site.module_mw / MONEY
+    it_new = (grid.at_end(costs.gpus_usd_per_mw) + grid.at_end(costs.other_it_usd_per_mw)) * site.module_mw / MONEY
+    return facility_new, it_new, inst.hardware[newest_generation(inst, grid.end_month)].compute_units_per_mw
+
+
+def _it_value(parts: Parts, site_name: str, d: dict, hardware: str, bought: int, paid: float) -> float:
+    """Value at the horizon end of one module's IT of ``hardware`` bought at period ``bought`` for ``paid`` ($M):
+    worth the compute it delivers, so a generation older than the newest at the end is valued at new IT's price
+    times its compute per MW over the newest one's, or at the price paid where that is lower."""
+    _, it_new, newest_at_end = _value_at_end(parts, site_name)
+    grid = parts.grid
+    running = parts.instance.hardware[hardware].compute_units_per_mw
+    return (min(it_new * running / newest_at_end, paid)
+            * remaining_service_share(np.ones(d["life"]), grid.n_periods - bought, grid.discount_per_period))
+
+
 def salvage_per_module(parts: Parts, site_name: str, d: dict, decided: int) -> float:
     """Value at the horizon end of a module decided at ``decided`` ($M): its remaining service at what the same
     service costs new then (:func:`~models.parts.remaining_service_share`), for the facility and for the IT, or
     at the price paid where that is lower (prices that rose are no gain: the plan does not trade its assets).
 
     Facility: a new one at the horizon-end price, whose service starts ``lead`` periods after it is paid (so a
-    facility ready now is worth that much interest more). IT: the GPUs and other IT of the latest purchase, worth
-    the compute they deliver, so a generation older than the newest at the horizon end is valued at new IT's price
-    times its compute per MW over the newest one's."""
+    facility ready now is worth that much interest more). IT: the GPUs and other IT of the latest purchase
+    (:func:`_it_value`)."""
+    grid = parts.grid
+    T, delta = grid.n_periods, grid.discount_per_period
+    online = decided + d["lead"]
+    facility_new, _, _ = _value_at_end(parts, site_name)
+    value = (min(facility_new, d["facility"][decided])
+             * remaining_service_share(np.ones(d["facility_life"]), T - online, delta) / delta ** d["lead"])
+    last_purchase = ([online, *refresh_periods(online, d["life"], T)])[-1]
+    return value + _it_value(parts, site_name, d, d["generation"][last_purchase], last_purchase,
+                             d["gpus"][last_purchase] + d["other_it"][last_purchase])
+
+
+def held_modules(parts: Parts, site_name: str, d: dict) -> tuple[dict[str, np.ndarray], np.ndarray, float]:
+    """The modules online at the horizon start (``held_at_start``): MW per hardware generation and period, the
+    cost of their GPU refreshes per period ($M), and their value at the horizon end ($M).
+
+    Their facility and first GPUs are sunk. The GPUs bought at ``gpus_month`` are replaced when their life is out
+    (rounded up to a period start), then every ``life`` periods, with the newest generation, as a new module's
+    are; a facility whose life ends inside the horizon retires its modules then. At the end, what is left is
+    valued as a new module's (:func:`salvage_per_module`), at the lower of the price new at the end and the price
+    paid; for what was bought before the start, the price paid is taken as the price at the horizon start (the
+    instance does not record it; an assumption)."""
     inst, grid = parts.instance, parts.grid
     site = inst.terrestrial.sites[site_name]
     costs = inst.terrestrial.build_costs
     T, delta = grid.n_periods, grid.discount_per_period
-    online = decided + d["lead"]
-    facility_new = grid.at_end(costs.facility_usd_per_mw) * site.facility_cost_multiplier * site.module_mw / MONEY
-    value = (min(facility_new, d["facility"][decided])
-             * remaining_service_share(np.ones(d["facility_life"]), T - online, delta) / delta ** d["lead"])
-    last_purchase = ([online, *refresh_periods(online, d["life"], T)])[-1]
-    running = inst.hardware[d["generation"][last_purchase]].compute_units_per_mw
-    newest_at_end = inst.hardware[newest_generation(inst, grid.end_month)].compute_units_per_mw
-    it_new = (grid.at_end(costs.gpus_usd_per_mw) + grid.at_end(costs.other_it_usd_per_mw)) * site.module_mw / MONEY
-    it_paid = d["gpus"][last_purchase] + d["other_it"][last_purchase]
-    value += (min(it_new * running / newest_at_end, it_paid)
-              * remaining_service_share(np.ones(d["life"]), T - last_purchase, delta))
-    return value
+    mw: dict[str, np.ndarray] = {}
+    refresh = np.zeros(T)
+    value = 0.0
+    facility_new, _, _ = _value_at_end(parts, site_name)
+    for held in site.held_at_start:
+        def months_left(since: str, life_years: float) -> float:
+            return life_years * 12 - (grid.start_month - month_index(since))
+
+        retire = grid.periods_for_months(months_left(held.online_since, costs.facility_life_years))
+        first_refresh = grid.periods_for_months(months_left(held.gpus_month, costs.gpu_life_years))
+        # The purchase before the start counts as made ``life`` periods before the first refresh.
+        purchases = [first_refresh - d["life"], *range(first_refresh, min(T, retire), d["life"])]
+        for i, bought in enumerate(purchases):
+            hardware = held.hardware if i == 0 else d["generation"][bought]
+            mw.setdefault(hardware, np.zeros(T))[max(0, bought): min(T, retire, bought + d["life"])] += (
+                held.modules * site.module_mw)
+            if i:
+                refresh[bought] += (d["gpus"][bought] + d["other_it"][bought]) * held.modules
+        if retire < T:
+            continue  # nothing left at the end
+        facility_age = d["facility_life"] - (retire - T)
+        value += held.modules * min(facility_new, d["facility"][0]) * remaining_service_share(
+            np.ones(d["facility_life"]), facility_age, delta)
+        last = purchases[-1]
+        hardware, paid = (held.hardware, d["gpus"][0] + d["other_it"][0]) if last < 0 else (
+            d["generation"][last], d["gpus"][last] + d["other_it"][last])
+        value += held.modules * _it_value(parts, site_name, d, hardware, last, paid)
+    return mw, refresh, value
 
 
 def add(m, parts: Parts) -> None:
@@ -119,9 +180,10 @@ def add(m, parts: Parts) -> None:
     newest = current_generation(inst, grid)  # the same for every site: computed once
     data = {s: build_arrays(parts, s, newest) for s in sites}
     T = range(grid.n_periods)
-    generations = sorted({g for g in newest if g is not None})
+    held = {s: held_modules(parts, s, data[s]) for s in sites}
+    generations = sorted({g for g in newest if g is not None} | {g for s in sites for g in held[s][0]})
     if not generations:
-        return  # no hardware generation is out in any period: nothing can be built
+        return  # no hardware generation is out in any period and nothing is held: nothing can be built
 
     m.build_modules = Var(sites, T, domain=NonNegativeIntegers,
                           bounds=lambda m, s, t: (0, data[s]["max_modules"] if data[s]["can_build"][t] else 0))
@@ -149,14 +211,21 @@ def add(m, parts: Parts) -> None:
                 flow = flow - module * refreshed_at(s, t)
         return flow
 
+    def held_flow(s, g, t):
+        """MW of the modules held at the start joining (refreshed to, or online at the start) minus leaving ``g``."""
+        mw = held[s][0].get(g)
+        return 0.0 if mw is None else float(mw[t] - (mw[t - 1] if t > 0 else 0.0))
+
     def mw_state(m, s, g, t):
         previous = m.build_mw[s, g, t - 1] if t > 0 else 0
-        return m.build_mw[s, g, t] == previous + generation_flow(s, g, t)
+        return m.build_mw[s, g, t] == previous + generation_flow(s, g, t) + held_flow(s, g, t)
 
     m.build_mw_state = Constraint(sites, generations, T, rule=mw_state)
 
-    # A site's one-off cost is paid once, in the period the lab starts there: no module before the start.
-    started = [s for s in sites if inst.terrestrial.sites[s].fixed_cost_usd > 0]
+    # A site's one-off cost is paid once, in the period the lab starts there: no module before the start. A site
+    # with modules online at the start has started already (its cost is sunk).
+    started = [s for s in sites
+               if inst.terrestrial.sites[s].fixed_cost_usd > 0 and not inst.terrestrial.sites[s].held_at_start]
     if started:
         m.build_site_start = Var(started, T, domain=Binary)
         m.build_site_starts_once = Constraint(started, rule=lambda m, s: sum(m.build_site_start[s, t] for t in T) <= 1)
@@ -209,13 +278,16 @@ def add(m, parts: Parts) -> None:
             "build_other_it": lambda t, s=s, d=d: d["other_it"][t] * modules_online_at(s, t),
             "build_refresh": lambda t, s=s, d=d: (d["gpus"][t] + d["other_it"][t]) * refreshed_at(s, t),
         }
+        if held[s][1].any():
+            capex["build_refresh"] = lambda t, s=s, d=d, refresh=held[s][1]: (
+                (d["gpus"][t] + d["other_it"][t]) * refreshed_at(s, t) + refresh[t])
         for category, term in capex.items():
             parts.add_cost(category, term)
             parts.capital_spend.append(term)
         parts.add_cost("energy", lambda t, s=s, d=d: d["energy_per_mw"] * site_mw(s, t))
         parts.add_cost("opex", lambda t, s=s, d=d: d["opex_per_mw"] * site_mw(s, t))
         parts.add_end_cost("salvage", -sum(salvage_per_module(parts, s, d, b) * m.build_modules[s, b]
-                                           for b in T if d["can_build"][b]))
+                                           for b in T if d["can_build"][b]) - held[s][2])
 
     def report(m) -> Report:
         frames, binding = [], []

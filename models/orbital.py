@@ -8,6 +8,7 @@ Variables, per satellite class ``k``, launch vehicle ``v`` and period ``t``:
                           fleet[t] = rho fleet[t-1] + launch[t] - rho^life launch[t-life];
   ``orbit_flights[k,t]``  integer flights carrying class ``k`` at ``t`` (a flight carries one class, so a
                           satellite is never split across flights).
+Satellites in orbit at the start (``held_at_start``, :func:`held_satellites`) join the fleet as a constant flow.
 A programme cost (``orbital.programme_cost_usd``) is paid once, at ``orbit_programme_start[t]`` (binary), before
 any launch.
 Constraints: ``orbit_payload``: launch[k,t] <= floor(payload / mass_k) x flights[k,t]; ``orbit_cadence``: the
@@ -40,7 +41,7 @@ from models.parts import (
     runs,
     series,
 )
-from solver.schema import LaunchVehicle
+from solver.schema import LaunchVehicle, month_index
 from solver.timegrid import TimeGrid
 
 
@@ -85,13 +86,37 @@ def class_arrays(parts: Parts, name: str) -> dict:
     }
 
 
-def salvage_per_satellite(grid: TimeGrid, d: dict, launched: int) -> float:
+def salvage_per_satellite(grid: TimeGrid, d: dict, launched: int, paid_at: int | None = None) -> float:
     """Value at the horizon end of a satellite launched at ``launched`` ($M): its remaining decayed output at what
-    a new one of its class costs then, or at the price paid where that is lower
-    (:func:`~models.parts.remaining_service_share`)."""
+    a new one of its class costs then, or at the price paid (at period ``paid_at``, by default ``launched``) where
+    that is lower (:func:`~models.parts.remaining_service_share`)."""
     output = d["rho"] ** np.arange(d["life"])
-    price = min(d["new_at_end"], d["launch"][launched] + d["hardware"] + d["gpus"])
+    paid = launched if paid_at is None else paid_at
+    price = min(d["new_at_end"], d["launch"][paid] + d["hardware"] + d["gpus"])
     return price * remaining_service_share(output, grid.n_periods - launched, grid.discount_per_period)
+
+
+def held_satellites(parts: Parts, name: str, d: dict) -> tuple[np.ndarray, np.ndarray, float]:
+    """The satellites of class ``name`` in orbit at the horizon start (``held_at_start``): their decayed count per
+    period (0 once retired), their full count per period (for operations on installed hardware), and their value
+    at the horizon end ($M). Their launch and hardware are sunk. A satellite launched ``a`` months before the start
+    has decayed by the yearly rate to the power a / 12 and retires when its life is out (rounded up to a period
+    start). At the end it is valued as a launched one (:func:`salvage_per_satellite`), the price paid taken as what
+    one costs at the horizon start (the instance does not record it; an assumption)."""
+    grid = parts.grid
+    sat = parts.instance.orbital.satellite_classes[name]
+    T = grid.n_periods
+    decayed, count, value = np.zeros(T), np.zeros(T), 0.0
+    survive_per_year = (1 - sat.degradation_per_year) * (1 - sat.failure_rate_per_year)
+    for held in sat.held_at_start:
+        age_months = grid.start_month - month_index(held.launched)
+        retire = grid.periods_for_months(sat.life_years * 12 - age_months)
+        on = np.arange(T) < retire
+        decayed += np.where(on, held.satellites * survive_per_year ** (age_months / 12) * d["rho"] ** np.arange(T), 0)
+        count += np.where(on, held.satellites, 0)
+        # Counted as launched ``life`` periods before it retires, as the salvage of a launch is.
+        value += held.satellites * salvage_per_satellite(grid, d, retire - d["life"], paid_at=0)
+    return decayed, count, value
 
 
 def satellites_per_flight(instance, name: str) -> int:
@@ -119,6 +144,7 @@ def add(m, parts: Parts) -> None:
     classes = list(orbital.satellite_classes)
     vehicles = sorted({orbital.satellite_classes[k].launch_vehicle for k in classes})
     data = {k: class_arrays(parts, k) for k in classes}
+    held = {k: held_satellites(parts, k, data[k]) for k in classes}
     T = range(grid.n_periods)
     max_flights = {v: flight_slots(grid, orbital.launch_vehicles[v].flights_per_month) for v in vehicles}
 
@@ -137,13 +163,18 @@ def add(m, parts: Parts) -> None:
         d = data[k]
         previous = d["rho"] * m.orbit_fleet[k, t - 1] if t > 0 else 0
         retired = d["rho"] ** d["life"] * m.orbit_launch[k, t - d["life"]] if t >= d["life"] else 0
-        return m.orbit_fleet[k, t] == previous + m.orbit_launch[k, t] - retired
+        # The satellites held at the start join the fleet at period 0 (at their decayed output) and leave it
+        # when they retire: a constant flow.
+        decayed = held[k][0]
+        held_flow = float(decayed[t] - (d["rho"] * decayed[t - 1] if t > 0 else 0.0))
+        return m.orbit_fleet[k, t] == previous + m.orbit_launch[k, t] - retired + held_flow
 
     def cadence(m, v, t):
         return sum(m.orbit_flights[k, t] for k in classes if vehicle_of[k] == v) <= max_flights[v][t]
 
     m.orbit_fleet_state = Constraint(classes, T, rule=fleet_state)
-    if orbital.programme_cost_usd > 0:  # paid once, by the first launch
+    # Paid once, by the first launch; sunk if the programme has satellites in orbit at the start.
+    if orbital.programme_cost_usd > 0 and not any(s.held_at_start for s in orbital.satellite_classes.values()):
         m.orbit_programme_start = Var(T, domain=Binary)
         m.orbit_programme_starts_once = Constraint(expr=sum(m.orbit_programme_start[t] for t in T) <= 1)
         m.orbit_after_programme_start = Constraint(classes, T, rule=lambda m, k, t: m.orbit_launch[k, t]
@@ -176,8 +207,8 @@ def add(m, parts: Parts) -> None:
             parts.capital_spend.append(term)
         parts.add_cost("opex", lambda t, k=k, d=d: d["opex"] * m.orbit_fleet[k, t])
         if d["ops"]:  # satellites in orbit, at full count until retired: the launches of the last ``life`` periods
-            parts.add_cost("satellite_ops", lambda t, k=k, d=d: d["ops"] * sum(
-                m.orbit_launch[k, u] for u in range(max(0, t - d["life"] + 1), t + 1)))
+            parts.add_cost("satellite_ops", lambda t, k=k, d=d: d["ops"] * (sum(
+                m.orbit_launch[k, u] for u in range(max(0, t - d["life"] + 1), t + 1)) + held[k][1][t]))
         if d["per_flight_price"]:
 
             def flights_paid(t, k=k, d=d):
@@ -187,7 +218,7 @@ def add(m, parts: Parts) -> None:
             parts.capital_spend.append(flights_paid)
         unit_value = [salvage_per_satellite(grid, d, t) for t in T]
         parts.add_end_cost("salvage", -sum(unit_value[t] * m.orbit_launch[k, t]
-                                           for t in T if t >= d["first"] and unit_value[t] > 0))
+                                           for t in T if t >= d["first"] and unit_value[t] > 0) - held[k][2])
 
     def report(m) -> Report:
         frames, binding = [], []

@@ -283,9 +283,29 @@ def simulate(instance: Instance, d: dict, resold: dict[tuple[str, str], np.ndarr
         for s, site in instance.terrestrial.sites.items():
             lead = cal.periods(site.lead_time_months)
             modules = d["modules"].get(s, np.zeros(n))
-            if site.fixed_cost_usd > 0:
+            if site.fixed_cost_usd > 0 and not site.held_at_start:  # a site with modules held has started already
                 one_off(s, site.fixed_cost_usd, modules)
             mw_online = np.zeros(n)
+            for held in site.held_at_start:  # facility and first GPUs sunk; refreshes, energy, opex and value not
+                mw = held.modules * site.module_mw
+                facility_age = cal.start - _month(held.online_since)
+                retire = cal.periods(bc.facility_life_years * 12 - facility_age)
+                bought = cal.periods(bc.gpu_life_years * 12 - (cal.start - _month(held.gpus_month))) - it_life
+                runs_on = [(bought, held.hardware)] + [(r, generation[r]) for r in range(bought + it_life,
+                                                                                          min(n, retire), it_life)]
+                for r, hardware in runs_on:
+                    ground_mw[(s, hardware)][max(0, r): min(retire, r + it_life)] += mw
+                    if r >= 0:
+                        cost["build_refresh"][r] += (gpus[r] + other[r]) * mw
+                mw_online[:retire] += mw
+                if retire >= n:  # paid before the start: valued at the lower of new at the end and new at the start
+                    last, hardware = runs_on[-1]
+                    paid_it = gpus[max(0, last)] + other[max(0, last)]
+                    cost["salvage"][-1] -= (
+                        min(cal.at_end(bc.facility_usd_per_mw), facility[0]) * site.facility_cost_multiplier * mw
+                        * service_left(1.0, facility_life, facility_life - (retire - n), cal.per_period)
+                        + min(it_new * units(hardware) / units(newest_at_end), paid_it) * mw
+                        * service_left(1.0, it_life, n - last, cal.per_period))
             for b in np.flatnonzero(modules > 0.5):
                 mw = modules[b] * site.module_mw
                 online = b + lead
@@ -323,7 +343,7 @@ def simulate(instance: Instance, d: dict, resold: dict[tuple[str, str], np.ndarr
     if instance.orbital is not None:
         orbital = instance.orbital
         flights: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(n))
-        if orbital.programme_cost_usd > 0:
+        if orbital.programme_cost_usd > 0 and not any(s.held_at_start for s in orbital.satellite_classes.values()):
             one_off("orbit", orbital.programme_cost_usd, sum(d["launch"].values(), np.zeros(n)))
         for k, sat in orbital.satellite_classes.items():
             vehicle = orbital.launch_vehicles[sat.launch_vehicle]
@@ -342,6 +362,15 @@ def simulate(instance: Instance, d: dict, resold: dict[tuple[str, str], np.ndarr
                 cost["launch_flights"] += flown * vehicle.launch_price_usd_per_flight
             in_orbit = np.zeros(n)
             fleet = np.zeros(n)
+            for held in sat.held_at_start:  # launch and hardware sunk; decay and retirement run from the launch
+                age = cal.start - _month(held.launched)
+                retire = cal.periods(sat.life_years * 12 - age)
+                alive = t_idx < retire
+                fleet += np.where(alive, held.satellites * survive ** (age / L + t_idx), 0.0)
+                in_orbit += np.where(alive, held.satellites, 0.0)
+                paid = price[0] * sat.mass_kg + (sat.hardware_usd_per_w + sat.gpus_usd_per_w) * watts
+                cost["salvage"][-1] -= (min(new_at_end, paid) * held.satellites
+                                        * service_left(survive, life, n + life - retire, cal.per_period))
             for tau in np.flatnonzero(launches > 0.5):
                 count = launches[tau]
                 alive = (t_idx >= tau) & (t_idx < tau + life)

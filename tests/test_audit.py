@@ -181,6 +181,16 @@ CASES = {
     # in sunlight half the time, read as always
     "sunlight share": ({"demand": training({"2026-01": 1_000}), "orbital": satellite(sunlight_share=0.5)},
                        misreading("orbital.satellite_classes.sat.sunlight_share", 1.0), "capacity_excess"),
+    # a module held at the start fills the site's 12 MW; read without it, a second module is built beside it
+    "modules held": ({"demand": training({"2026-01": 10_000}), "terrestrial": terrestrial({"a": site(held_at_start=[
+        {"modules": 1, "hardware": "gen1", "online_since": "2025-07"}])})},
+        misreading("terrestrial.sites.a.held_at_start", []), "site power broken by"),
+    # a satellite launched 2025-01 has lost half its output at the start (50% a year); read as launched in 2025-12,
+    # it seems to serve 400 units all year without a launch
+    "satellites held": ({"demand": training({"2026-01": 400}), "orbital": satellite(
+        degradation_per_year=0.5, held_at_start=[{"satellites": 1, "launched": "2025-01"}])},
+        misreading("orbital.satellite_classes.sat.held_at_start", [{"satellites": 1, "launched": "2025-12"}]),
+        "capacity_excess"),
     # --- demand read wrong ------------------------------------------------------------------------------------------
     "demand curve": ({"demand": training({"2026-01": 1_000})},
                      patching(models.core, "demand_units", lambda d: {w: v / 2 for w, v in d.items()}),
@@ -218,6 +228,11 @@ CASES = {
                   misreading("terrestrial.sites.a.fixed_cost_usd", 0.0), UNPAID),
     "programme cost": ({**SPACE_3_SATELLITES, "orbital": orbital() | {"programme_cost_usd": 5e6}},
                        misreading("orbital.programme_cost_usd", 0.0), UNPAID),
+    # GPUs held at the start, bought 2025-07 with a 1-year life, are due at t=6; read as bought in 2025-12, at t=11
+    "held GPUs' age": ({**ONE_MODULE_ALL_YEAR, "terrestrial": terrestrial({"a": site(held_at_start=[
+        {"modules": 1, "hardware": "gen1", "online_since": "2025-07"}])}, gpu_life_years=1)},
+        misreading("terrestrial.sites.a.held_at_start", [{"modules": 1, "hardware": "gen1", "online_since": "2025-07",
+                                                         "gpus_bought": "2025-12"}]), "relative_difference"),
     "build salvage": (ONE_MODULE_ALL_YEAR, patching(models.builds, "salvage_per_module", lambda v: 1.5 * v),
                       "relative_difference"),
     "launch price curve": (SPACE_3_SATELLITES, patching(models.orbital, "launch_price_usd_per_kg", lambda p: p / 2),

@@ -406,3 +406,78 @@ def test_a_site_cost_is_paid_once_when_the_lab_starts_there(fixed_cost, modules)
     assert sum(plan_of(result, "a", "new_units")) == modules
     assert category(result, "programme") == pytest.approx(fixed_cost * modules, abs=1e-3)
     assert result.objective_usd == pytest.approx(73.956e6 if modules else 1_200e6, rel=REL)
+
+
+GEN2 = {"gen1": {"compute_units_per_mw": 1000, "available_from": "2020-01"},
+        "gen2": {"compute_units_per_mw": 2000, "available_from": "2027-01"}}
+
+
+def test_modules_held_at_the_start_are_refreshed_when_their_gpus_are_due():
+    """2026-2027 (24 months), facility life 4 years, GPU life 2 years, gen2 (2,000 units per MW) out from 2027-01.
+
+    One 10 MW module of gen1 online since 2025-07, its GPUs bought then: the site (12 MW, one module) is full, and
+    its $50M one-off cost is sunk. Its facility and first GPUs are sunk too. The GPUs are 6 months old at the
+    start, so their 24-month life is out at t=18 (2027-07): refreshed to gen2 for 10 x (2 + 0.5) = 25.
+    Demand 10,000 units, served all along (gen1: 10,000; gen2: 20,000).
+      refresh   t=18: 25                                                        = 25
+      energy    24 months x 0.438                                               = 10.512
+      opex      24 months x 0.1                                                 =  2.4
+      salvage   facility: at the lower of new at the end and new at the start (10), 30 of 48 months used:
+                10 x 18/48 = 3.75; IT: bought at t=18, 6 of 24 months used: 25 x 18/24 = 18.75    = -22.5
+      total                                                                     = 15.412
+    """
+    inst = make_instance(
+        horizon={"end": "2027-12"}, hardware=GEN2, demand=training({"2026-01": 10_000}),
+        terrestrial=terrestrial({"a": site(fixed_cost_usd=50e6, held_at_start=[
+            {"modules": 1, "hardware": "gen1", "online_since": "2025-07"}])}, facility_life_years=4))
+    result = solve_exact(inst)
+    assert plan_of(result, "a", "new_units") == [0] * 24
+    assert plan_of(result, "a", "mw_online") == [10] * 24
+    assert plan_of(result, "a", "compute_online_units") == [10_000] * 18 + [20_000] * 6
+    assert_costs(result, {"build_refresh": 25e6, "energy": 10.512e6, "opex": 2.4e6, "salvage": -22.5e6})
+    assert category(result, "programme") == 0
+    assert result.objective_usd == pytest.approx(15.412e6, rel=REL)
+
+
+def test_modules_held_retire_with_their_facility():
+    """2026, facility life 4 years, GPU life 2 years, a site with room for two modules (25 MW), lead 0.
+
+    One module online since 2022-07: its facility has 6 months left, so it retires at t=6 (2026-07); its GPUs,
+    refreshed in 2025-01, would be due at t=12, after that, so no refresh. Demand 10,000 all year: a new module is
+    decided at t=6 (earlier would run two; later leaves $100M a month unmet). Nothing held is left at the end.
+      new module  facility 10 + GPUs 20 + other IT 5                            = 35
+      energy      12 months x 0.438 (held t=0..5, new t=6..11)                  =  5.256
+      opex        12 months x 0.1                                               =  1.2
+      salvage     the new one, 6 months used: facility 10 x 42/48 + IT 25 x 18/24 = -27.5
+      total                                                                     = 13.956
+    """
+    inst = make_instance(
+        demand=training({"2026-01": 10_000}),
+        terrestrial=terrestrial({"a": site(grid_power_mw=25, held_at_start=[
+            {"modules": 1, "hardware": "gen1", "online_since": "2022-07", "gpus_bought": "2025-01"}])},
+            facility_life_years=4))
+    result = solve_exact(inst)
+    assert plan_of(result, "a", "new_units") == [0] * 6 + [1] + [0] * 5
+    assert plan_of(result, "a", "mw_online") == [10] * 12
+    assert_costs(result, {"build_facility": 10e6, "build_gpus": 20e6, "build_other_it": 5e6, "energy": 5.256e6,
+                          "opex": 1.2e6, "salvage": -27.5e6})
+    assert category(result, "build_refresh") == 0
+    assert result.objective_usd == pytest.approx(13.956e6, rel=REL)
+
+
+@pytest.mark.parametrize(("held", "message"), [
+    ({"modules": 1, "hardware": "gen1", "online_since": "2026-01"},
+     "terrestrial.sites.a.held_at_start.0.online_since: expected a month before the horizon start 2026-01"),
+    ({"modules": 1, "hardware": "gen1", "online_since": "2021-12"},
+     "held_at_start.0.online_since: a 4-year facility life from 2021-12 is over by the horizon start"),
+    ({"modules": 1, "hardware": "gen1", "online_since": "2025-01", "gpus_bought": "2023-12"},
+     "held_at_start.0.gpus_bought: 2023-12 precedes online_since 2025-01"),
+    ({"modules": 1, "hardware": "gen1", "online_since": "2023-01", "gpus_bought": "2023-12"},
+     "held_at_start.0.gpus_bought: a 2-year GPU life .* is over by the horizon start"),
+    ({"modules": 2, "hardware": "gen1", "online_since": "2025-01"},
+     "held_at_start: 2 modules of 10 MW at pue 1.2 exceed grid_power_mw 12"),
+    ({"modules": 1, "hardware": "gen9", "online_since": "2025-01"}, "held_at_start.0.hardware"),
+])
+def test_bad_modules_held_are_input_errors(held, message):
+    with pytest.raises(ValueError, match=message):
+        make_instance(terrestrial=terrestrial({"a": site(held_at_start=[held])}, facility_life_years=4))

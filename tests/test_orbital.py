@@ -457,3 +457,53 @@ def test_an_orbital_programme_cost_is_paid_once_if_orbit_is_used(programme, expe
     assert sum(plan_of(result, "sat", "new_units")) == (3 if programme < 360e6 else 0)
     assert category(result, "programme") == pytest.approx(programme if programme < 360e6 else 0.0, abs=1e-3)
     assert result.objective_usd == pytest.approx(expected, rel=REL)
+
+
+def test_satellites_held_at_the_start_decay_and_retire_from_their_launch():
+    """2026, degradation 10% a year, operations 12% a year of the $3M hardware ($0.03M a satellite-month), no demand
+    (so nothing is launched). In orbit at the start: 2 satellites launched 2021-07 (54 months old: 6 months of
+    their 60 left, retired at t=6) and 1 launched 2025-01 (12 months old). Their launch and hardware are sunk.
+    With the decayed output 0.9^(age in years):
+      fleet     2 x 0.9^(4.5 + t/12) for t < 6, plus 0.9^(1 + t/12): MW online (1 MW a satellite)
+      opex      0.1 x the fleet's MW-months
+      ops       0.03 x (2 x 6 + 1 x 12) satellite-months                 = 0.72
+      salvage   the 2025-01 one, 24 months old at the end: what a new one costs then (3.5, as at the start) x
+                its output left, sum_{a=24..59} rho^a / sum_{a=0..59} rho^a, rho = 0.9^(1/12)
+    """
+    held = [{"satellites": 2, "launched": "2021-07"}, {"satellites": 1, "launched": "2025-01"}]
+    inst = make_instance(orbital=orbital(degradation_per_year=0.1, ops_share_of_hardware_per_year=0.12,
+                                         held_at_start=held))
+    result, flights = solve_exact(inst)
+    fleet = [2 * 0.9 ** (4.5 + t / 12) * (t < 6) + 0.9 ** (1 + t / 12) for t in range(12)]
+    rho = 0.9 ** (1 / 12)
+    salvage = 3.5e6 * sum(rho**a for a in range(24, 60)) / sum(rho**a for a in range(60))
+    assert plan_of(result, "sat", "new_units") == [0] * 12
+    assert plan_of(result, "sat", "mw_online") == pytest.approx(fleet, abs=1e-6)
+    assert_costs(result, {"opex": 0.1e6 * sum(fleet), "satellite_ops": 0.72e6, "salvage": -salvage})
+    assert result.objective_usd == pytest.approx(0.1e6 * sum(fleet) + 0.72e6 - salvage, rel=REL)
+
+
+@pytest.mark.parametrize(("held", "launches", "expected"), [
+    ([{"satellites": 1, "launched": "2021-07"}], [0] * 6 + [1] + [0] * 5, 1.55e6),
+    ([], [0] * 12, 120e6),
+])
+def test_a_programme_with_satellites_in_orbit_has_paid_its_cost(held, launches, expected):
+    """A $1,000M programme cost, demand 1,000 units (one satellite) all year. With one satellite in orbit since
+    2021-07 the programme has started: the cost is sunk. The old satellite retires at t=6 and a new one is
+    launched then: capital 3.5, opex 12 x 0.1 = 1.2 (old and new), salvage 6 of 60 months used: 3.5 x 54/60 =
+    3.15: $1.55M. Without it, starting the programme costs more than the $10M a month of unmet demand: $120M."""
+    inst = make_instance(demand=training({"2026-01": 1_000}),
+                         orbital=orbital(held_at_start=held) | {"programme_cost_usd": 1_000e6})
+    result, _ = solve_exact(inst)
+    assert plan_of(result, "sat", "new_units") == launches
+    assert category(result, "programme") == 0
+    assert result.objective_usd == pytest.approx(expected, rel=REL)
+
+
+@pytest.mark.parametrize(("launched", "message"), [
+    ("2026-03", "held_at_start.0.launched: expected a month before the horizon start 2026-01"),
+    ("2020-12", "held_at_start.0.launched: a 5-year life from 2020-12 is over by the horizon start"),
+])
+def test_bad_satellites_held_are_input_errors(launched, message):
+    with pytest.raises(ValueError, match=message):
+        make_instance(orbital=orbital(held_at_start=[{"satellites": 1, "launched": launched}]))

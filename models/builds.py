@@ -146,10 +146,11 @@ def held_modules(parts: Parts, site_name: str, d: dict) -> tuple[dict[str, np.nd
     refresh = np.zeros(T)
     value = 0.0
     facility_new, _, _ = _value_at_end(parts, site_name)
-    for held in site.held_at_start:
-        def months_left(since: str, life_years: float) -> float:
-            return life_years * 12 - (grid.start_month - month_index(since))
 
+    def months_left(since: str, life_years: float) -> float:
+        return life_years * 12 - (grid.start_month - month_index(since))
+
+    for held in site.held_at_start:
         retire = grid.periods_for_months(months_left(held.online_since, costs.facility_life_years))
         first_refresh = grid.periods_for_months(months_left(held.gpus_month, costs.gpu_life_years))
         # The purchase before the start counts as made ``life`` periods before the first refresh.

@@ -439,6 +439,18 @@ def test_modules_held_at_the_start_are_refreshed_when_their_gpus_are_due():
     assert result.objective_usd == pytest.approx(15.412e6, rel=REL)
 
 
+def test_modules_held_at_the_start_cost_the_same_on_a_quarterly_grid():
+    """The case above by quarter: the refresh falls at quarter 6 (2027-07), exactly as by month, so the NPC is
+    the same $15.412M and the compute runs 6 quarters on gen1, then 2 on gen2."""
+    inst = make_instance(
+        horizon={"end": "2027-12", "period": "quarter"}, hardware=GEN2, demand=training({"2026-01": 10_000}),
+        terrestrial=terrestrial({"a": site(held_at_start=[
+            {"modules": 1, "hardware": "gen1", "online_since": "2025-07"}])}, facility_life_years=4))
+    result = solve_exact(inst)
+    assert plan_of(result, "a", "compute_online_units") == [10_000] * 6 + [20_000] * 2
+    assert result.objective_usd == pytest.approx(15.412e6, rel=REL)
+
+
 def test_modules_held_retire_with_their_facility():
     """2026, facility life 4 years, GPU life 2 years, a site with room for two modules (25 MW), lead 0.
 

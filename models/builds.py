@@ -98,15 +98,20 @@ def _value_at_end(parts: Parts, site_name: str) -> tuple[float, float, float]:
     return facility_new, it_new, inst.hardware[newest_generation(inst, grid.end_month)].compute_units_per_mw
 
 
-def _it_value(parts: Parts, site_name: str, d: dict, hardware: str, bought: int, paid: float) -> float:
+def _it_value(parts: Parts, site_name: str, d: dict, hardware: str, bought: int, paid: float,
+              retire: int | None = None) -> float:
     """Value at the horizon end of one module's IT of ``hardware`` bought at period ``bought`` for ``paid`` ($M):
     worth the compute it delivers, so a generation older than the newest at the end is valued at new IT's price
-    times its compute per MW over the newest one's, or at the price paid where that is lower."""
+    times its compute per MW over the newest one's, or at the price paid where that is lower. With ``retire``
+    (a facility retiring then), the IT serves only until then: its service after that is not counted."""
     _, it_new, newest_at_end = _value_at_end(parts, site_name)
     grid = parts.grid
+    T, delta = grid.n_periods, grid.discount_per_period
     running = parts.instance.hardware[hardware].compute_units_per_mw
-    return (min(it_new * running / newest_at_end, paid)
-            * remaining_service_share(np.ones(d["life"]), grid.n_periods - bought, grid.discount_per_period))
+    share = remaining_service_share(np.ones(d["life"]), T - bought, delta)
+    if retire is not None and retire - bought < d["life"]:  # the service from the retirement on is lost
+        share -= delta ** (retire - T) * remaining_service_share(np.ones(d["life"]), retire - bought, delta)
+    return min(it_new * running / newest_at_end, paid) * share
 
 
 def salvage_per_module(parts: Parts, site_name: str, d: dict, decided: int) -> float:
@@ -163,13 +168,15 @@ def held_modules(parts: Parts, site_name: str, d: dict) -> tuple[dict[str, np.nd
                 refresh[bought] += (d["gpus"][bought] + d["other_it"][bought]) * held.modules
         if retire < T:
             continue  # nothing left at the end
+        # As a new module's (salvage_per_module): a facility ready now is worth ``lead`` periods' interest more
+        # than a new one paid at the end.
         facility_age = d["facility_life"] - (retire - T)
         value += held.modules * min(facility_new, d["facility"][0]) * remaining_service_share(
-            np.ones(d["facility_life"]), facility_age, delta)
+            np.ones(d["facility_life"]), facility_age, delta) / delta ** d["lead"]
         last = purchases[-1]
         hardware, paid = (held.hardware, d["gpus"][0] + d["other_it"][0]) if last < 0 else (
             d["generation"][last], d["gpus"][last] + d["other_it"][last])
-        value += held.modules * _it_value(parts, site_name, d, hardware, last, paid)
+        value += held.modules * _it_value(parts, site_name, d, hardware, last, paid, retire)
     return mw, refresh, value
 
 

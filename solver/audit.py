@@ -298,14 +298,18 @@ def simulate(instance: Instance, d: dict, resold: dict[tuple[str, str], np.ndarr
                     if r >= 0:
                         cost["build_refresh"][r] += (gpus[r] + other[r]) * mw
                 mw_online[:retire] += mw
-                if retire >= n:  # paid before the start: valued at the lower of new at the end and new at the start
+                if retire >= n:  # what is left, at the lower of new at the end and the price paid: for what was
+                    # bought before the start, the price at the start; the IT serves until the facility retires
                     last, hardware = runs_on[-1]
                     paid_it = gpus[max(0, last)] + other[max(0, last)]
+                    it_ages = np.arange(n - last, min(it_life, retire - last))
+                    it_left = float((cal.per_period ** (it_ages - (n - last))).sum()
+                                    / (cal.per_period ** np.arange(it_life)).sum())
                     cost["salvage"][-1] -= (
                         min(cal.at_end(bc.facility_usd_per_mw), facility[0]) * site.facility_cost_multiplier * mw
                         * service_left(1.0, facility_life, facility_life - (retire - n), cal.per_period)
-                        + min(it_new * units(hardware) / units(newest_at_end), paid_it) * mw
-                        * service_left(1.0, it_life, n - last, cal.per_period))
+                        / cal.per_period ** lead
+                        + min(it_new * units(hardware) / units(newest_at_end), paid_it) * mw * it_left)
             for b in np.flatnonzero(modules > 0.5):
                 mw = modules[b] * site.module_mw
                 online = b + lead

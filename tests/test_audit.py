@@ -230,7 +230,7 @@ CASES = {
                        misreading("orbital.programme_cost_usd", 0.0), UNPAID),
     # GPUs held at the start, bought 2025-07 with a 1-year life, are due at t=6; read as bought in 2025-12, at t=11
     "held GPUs' age": ({**ONE_MODULE_ALL_YEAR, "terrestrial": terrestrial({"a": site(held_at_start=[
-        {"modules": 1, "hardware": "gen1", "online_since": "2025-07"}])}, gpu_life_years=1)},
+        {"modules": 1, "hardware": "gen1", "online_since": "2025-07"}])}, gpu_life_years=1, facility_life_years=4)},
         misreading("terrestrial.sites.a.held_at_start", [{"modules": 1, "hardware": "gen1", "online_since": "2025-07",
                                                          "gpus_bought": "2025-12"}]), "relative_difference"),
     "build salvage": (ONE_MODULE_ALL_YEAR, patching(models.builds, "salvage_per_module", lambda v: 1.5 * v),

@@ -451,6 +451,37 @@ def test_modules_held_at_the_start_cost_the_same_on_a_quarterly_grid():
     assert result.objective_usd == pytest.approx(15.412e6, rel=REL)
 
 
+def test_gpus_held_are_worth_nothing_past_their_facility():
+    """The first case with the module online since 2024-01: its 4-year facility retires at t=24, the horizon end,
+    so the GPUs refreshed at t=18 (a 2-year life) serve only until then and nothing is left at the end (valued
+    over their own life they would be worth 25 x 18/24 = 18.75). Refresh 25 + energy 10.512 + opex 2.4 = 37.912."""
+    inst = make_instance(
+        horizon={"end": "2027-12"}, hardware=GEN2, demand=training({"2026-01": 10_000}),
+        terrestrial=terrestrial({"a": site(held_at_start=[
+            {"modules": 1, "hardware": "gen1", "online_since": "2024-01", "gpus_bought": "2025-07"}])},
+            facility_life_years=4))
+    result = solve_exact(inst)
+    assert_costs(result, {"build_refresh": 25e6, "energy": 10.512e6, "opex": 2.4e6})
+    assert result.objective_usd == pytest.approx(37.912e6, rel=REL)
+
+
+def test_a_held_facility_is_valued_with_the_interest_a_new_one_waits_for():
+    """2026 at 8% a year (d = 1.08^(-1/12) a month), lead time 6 months, no demand. One module online since
+    2025-07 (facility life 4 years: 42 months left at the start, 30 at the end, 18 used) with its GPUs of then (2
+    years: 6 months left at the end, no refresh). Energy and opex 0.538 a month, paid at each month's start. At
+    the end, as a new module's: the facility at 10 x (1 - d^30)/(1 - d^48), divided by d^6 (a new one paid then
+    serves only after the 6-month lead), the IT at 25 x (1 - d^6)/(1 - d^24), both discounted d^12 from the end."""
+    inst = make_instance(
+        horizon={"discount_rate_per_year": 0.08},
+        terrestrial=terrestrial({"a": site(lead_time_months=6, held_at_start=[
+            {"modules": 1, "hardware": "gen1", "online_since": "2025-07"}])}, facility_life_years=4))
+    result = solve_exact(inst)
+    d = 1.08 ** (-1 / 12)
+    running = sum(d**t for t in range(12))
+    salvage = d**12 * (10e6 * (1 - d**30) / (1 - d**48) / d**6 + 25e6 * (1 - d**6) / (1 - d**24))
+    assert_costs(result, {"energy": 0.438e6 * running, "opex": 0.1e6 * running, "salvage": -salvage})
+
+
 def test_modules_held_retire_with_their_facility():
     """2026, facility life 4 years, GPU life 2 years, a site with room for two modules (25 MW), lead 0.
 

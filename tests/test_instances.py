@@ -29,7 +29,7 @@ def monthly_reference():
 
 
 MUST_PROVE_OPTIMAL = {"reference", "small"}
-VARIANT_TIME_LIMIT_S = 45
+VARIANT_TIME_LIMIT_S = 30
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)

@@ -188,8 +188,10 @@ def add(m, parts: Parts) -> None:
     newest = current_generation(inst, grid)  # the same for every site: computed once
     data = {s: build_arrays(parts, s, newest) for s in sites}
     T = range(grid.n_periods)
-    held = {s: held_modules(parts, s, data[s]) for s in sites}
-    generations = sorted({g for g in newest if g is not None} | {g for s in sites for g in held[s][0]})
+    held_mw, held_refresh, held_value = {}, {}, {}  # of the modules online at the start, per site
+    for s in sites:
+        held_mw[s], held_refresh[s], held_value[s] = held_modules(parts, s, data[s])
+    generations = sorted({g for g in newest if g is not None} | {g for s in sites for g in held_mw[s]})
     if not generations:
         return  # no hardware generation is out in any period and nothing is held: nothing can be built
 
@@ -221,7 +223,7 @@ def add(m, parts: Parts) -> None:
 
     def held_flow(s, g, t):
         """MW of the modules held at the start joining (refreshed to, or online at the start) minus leaving ``g``."""
-        mw = held[s][0].get(g)
+        mw = held_mw[s].get(g)
         return 0.0 if mw is None else float(mw[t] - (mw[t - 1] if t > 0 else 0.0))
 
     def mw_state(m, s, g, t):
@@ -284,18 +286,16 @@ def add(m, parts: Parts) -> None:
             "build_facility": lambda t, s=s, d=d: d["facility"][t] * m.build_modules[s, t],
             "build_gpus": lambda t, s=s, d=d: d["gpus"][t] * modules_online_at(s, t),
             "build_other_it": lambda t, s=s, d=d: d["other_it"][t] * modules_online_at(s, t),
-            "build_refresh": lambda t, s=s, d=d: (d["gpus"][t] + d["other_it"][t]) * refreshed_at(s, t),
+            "build_refresh": lambda t, s=s, d=d: ((d["gpus"][t] + d["other_it"][t]) * refreshed_at(s, t)
+                                                  + held_refresh[s][t]),
         }
-        if held[s][1].any():
-            capex["build_refresh"] = lambda t, s=s, d=d, refresh=held[s][1]: (
-                (d["gpus"][t] + d["other_it"][t]) * refreshed_at(s, t) + refresh[t])
         for category, term in capex.items():
             parts.add_cost(category, term)
             parts.capital_spend.append(term)
         parts.add_cost("energy", lambda t, s=s, d=d: d["energy_per_mw"] * site_mw(s, t))
         parts.add_cost("opex", lambda t, s=s, d=d: d["opex_per_mw"] * site_mw(s, t))
         parts.add_end_cost("salvage", -sum(salvage_per_module(parts, s, d, b) * m.build_modules[s, b]
-                                           for b in T if d["can_build"][b]) - held[s][2])
+                                           for b in T if d["can_build"][b]) - held_value[s])
 
     def report(m) -> Report:
         frames, binding = [], []

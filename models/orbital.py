@@ -144,7 +144,9 @@ def add(m, parts: Parts) -> None:
     classes = list(orbital.satellite_classes)
     vehicles = sorted({orbital.satellite_classes[k].launch_vehicle for k in classes})
     data = {k: class_arrays(parts, k) for k in classes}
-    held = {k: held_satellites(parts, k, data[k]) for k in classes}
+    held_fleet, held_count, held_value = {}, {}, {}  # of the satellites in orbit at the start, per class
+    for k in classes:
+        held_fleet[k], held_count[k], held_value[k] = held_satellites(parts, k, data[k])
     T = range(grid.n_periods)
     max_flights = {v: flight_slots(grid, orbital.launch_vehicles[v].flights_per_month) for v in vehicles}
 
@@ -165,7 +167,7 @@ def add(m, parts: Parts) -> None:
         retired = d["rho"] ** d["life"] * m.orbit_launch[k, t - d["life"]] if t >= d["life"] else 0
         # The satellites held at the start join the fleet at period 0 (at their decayed output) and leave it
         # when they retire: a constant flow.
-        decayed = held[k][0]
+        decayed = held_fleet[k]
         held_flow = float(decayed[t] - (d["rho"] * decayed[t - 1] if t > 0 else 0.0))
         return m.orbit_fleet[k, t] == previous + m.orbit_launch[k, t] - retired + held_flow
 
@@ -208,7 +210,7 @@ def add(m, parts: Parts) -> None:
         parts.add_cost("opex", lambda t, k=k, d=d: d["opex"] * m.orbit_fleet[k, t])
         if d["ops"]:  # satellites in orbit, at full count until retired: the launches of the last ``life`` periods
             parts.add_cost("satellite_ops", lambda t, k=k, d=d: d["ops"] * (sum(
-                m.orbit_launch[k, u] for u in range(max(0, t - d["life"] + 1), t + 1)) + held[k][1][t]))
+                m.orbit_launch[k, u] for u in range(max(0, t - d["life"] + 1), t + 1)) + held_count[k][t]))
         if d["per_flight_price"]:
 
             def flights_paid(t, k=k, d=d):
@@ -218,7 +220,7 @@ def add(m, parts: Parts) -> None:
             parts.capital_spend.append(flights_paid)
         unit_value = [salvage_per_satellite(grid, d, t) for t in T]
         parts.add_end_cost("salvage", -sum(unit_value[t] * m.orbit_launch[k, t]
-                                           for t in T if t >= d["first"] and unit_value[t] > 0) - held[k][2])
+                                           for t in T if t >= d["first"] and unit_value[t] > 0) - held_value[k])
 
     def report(m) -> Report:
         frames, binding = [], []

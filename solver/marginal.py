@@ -29,10 +29,12 @@ commitments), not constraints, and are left out for the same reason.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import json
 import math
 import textwrap
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,10 +47,16 @@ from pyomo.contrib.solver.common.results import TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
 
 from models.parts import COMPUTE, MONEY
-from solver.results import Result, write_atomic
+from solver.instance import with_changes
+from solver.results import Result, format_usd, write_atomic
+from solver.schema import Instance
 from solver.solve import Planner
+from solver.workers import spawn_pool, submit, terminate
 
-TABLES = ("compute", "site_power", "launch", "national_cap", "cost_ranging")
+TABLES = ("compute", "site_power", "launch", "national_cap", "cost_ranging", "one_more")
+ONE_MORE_COLUMNS = ["resource", "name", "change", "amount", "unit", "status", "npc_usd", "bound_usd", "gap",
+                    "value_usd", "value_low_usd", "value_high_usd", "value_usd_per_unit", "value_low_usd_per_unit",
+                    "value_high_usd_per_unit", "decided", "seconds"]
 
 NOTE = (
     "These marginal values hold for the fixed integer plan: every integer decision (contract blocks committed, "
@@ -58,7 +66,8 @@ NOTE = (
     "continuous decision can use it, and in this model none can: the MW online and the fleets follow from the "
     "fixed integers. "
     "So those values are 0 here even where the constraint binds; what more power, cadence or cap would be worth "
-    "if the plan could change needs a new MILP solve (solver.with_changes). Likewise contract ramps (variable "
+    "if the plan could change is one_more: a MILP re-solve with the integer decisions free per site, vehicle and "
+    "the cap, with the bracket the two solves' gaps allow. Likewise contract ramps (variable "
     "bounds) are not reported: with the commitments fixed one more MW of ramp is worth 0. The value of compute is "
     "the cheapest way the fixed plan meets one more unit of demand: spare capacity (0), capacity taken back from "
     "resale (the resale price per unit), or leaving it unmet (the penalty). Values are for one MORE unit: where "
@@ -86,6 +95,7 @@ class MarginalValues:
     launch: pd.DataFrame = field(default_factory=pd.DataFrame)
     national_cap: pd.DataFrame = field(default_factory=pd.DataFrame)
     cost_ranging: pd.DataFrame = field(default_factory=pd.DataFrame)
+    one_more: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ONE_MORE_COLUMNS))  # plan free
     lp_resolves: int = 0  # warm LP re-solves used to take the one-more values at kinks
 
     def summary(self) -> dict[str, Any]:
@@ -347,6 +357,157 @@ def _cost_ranging(planner: Planner, lp: Highs) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# One more unit with the plan free: a MILP re-solve per resource
+
+@dataclass(frozen=True)
+class OneMoreCase:
+    """One resource raised by one unit of what a planner would add: a module's grid power at a site, a flight a
+    month on a vehicle, a module's MW a year on the national cap."""
+
+    resource: str  # "site power", "launch cadence" or "national cap"
+    name: str  # the site, the vehicle, or "terrestrial"
+    change: str  # in words, with the old and new values
+    amount: float  # units added, in ``unit``
+    unit: str
+    changes: dict[str, Any]  # dotted path -> new content, as solver.instance.with_changes takes them
+
+
+def _plus(schedule: float | dict, amount: float) -> float | dict:
+    """A year schedule with ``amount`` added where it is above 0 (a vehicle not flying yet stays grounded)."""
+    if isinstance(schedule, dict):
+        return {year: value + amount if value > 0 else value for year, value in schedule.items()}
+    return schedule + amount if schedule > 0 else schedule
+
+
+def one_more_cases(instance: Instance) -> list[OneMoreCase]:
+    """The re-solves that price one more unit of each resource a plan could use more of."""
+    cases = []
+    if instance.terrestrial is not None:
+        sites = instance.terrestrial.sites
+        for name, site in sites.items():
+            extra = site.module_mw * site.pue  # one more module at the meter
+            cases.append(OneMoreCase("site power", name, f"grid power {site.grid_power_mw:,.0f} -> "
+                                     f"{site.grid_power_mw + extra:,.0f} MW (one {site.module_mw:,.0f} MW module "
+                                     f"at PUE {site.pue:g})", extra, "grid MW",
+                                     {f"terrestrial.sites.{name}.grid_power_mw": site.grid_power_mw + extra}))
+        cap = instance.terrestrial.new_mw_cap_per_year
+        if cap is not None and sites:
+            extra = max(site.module_mw for site in sites.values())
+            cases.append(OneMoreCase("national cap", "terrestrial", f"new MW a year +{extra:,.0f} MW (one module) "
+                                     "in every year", extra, "MW a year",
+                                     {"terrestrial.new_mw_cap_per_year": _plus(cap, extra)}))
+    if instance.orbital is not None:
+        for name, vehicle in instance.orbital.launch_vehicles.items():
+            flights = vehicle.flights_per_month
+            if _plus(flights, 1.0) == flights:  # never flies: one more flight a month would be a new vehicle
+                continue
+            cases.append(OneMoreCase("launch cadence", name, "+1 flight a month in every year it flies", 1.0,
+                                     "flight a month", {f"orbital.launch_vehicles.{name}.flights_per_month":
+                                                        _plus(flights, 1.0)}))
+    return cases
+
+
+@dataclass(frozen=True)
+class OneMoreTask:
+    """A re-solve for a worker process (picklable): the base instance, the case and a MIP start."""
+
+    instance: Instance
+    case: OneMoreCase
+    mip_gap: float
+    time_limit_s: float | None
+    start: np.ndarray | None  # the base plan, a feasible start: each case only relaxes a limit
+    start_columns: tuple[str, ...] | None
+
+
+def solve_one_more(task: OneMoreTask) -> dict[str, Any]:
+    """Re-solve one case with one HiGHS thread; never raises (a failure is a row with its reason)."""
+    began = time.perf_counter()
+    row: dict[str, Any] = {"status": "failed", "npc_usd": None, "bound_usd": None, "gap": None, "message": None}
+    try:
+        planner = Planner(with_changes(task.instance, task.case.changes))
+        if (task.start is not None and planner.compiled is not None
+                and tuple(planner.compiled.column_names) == task.start_columns):
+            planner.offer_start(task.start)
+        result = planner.solve(mip_gap=task.mip_gap, time_limit=task.time_limit_s, threads=1, explain=False)
+        row.update(status=result.status, npc_usd=result.objective_usd, bound_usd=result.bound_usd, gap=result.gap,
+                   message=result.message or None)
+    except Exception as exc:  # noqa: BLE001 - one case's failure is a row, the others go on
+        row["message"] = f"{type(exc).__name__}: {exc}"
+    row["seconds"] = time.perf_counter() - began
+    return row
+
+
+def one_more_values(planner: Planner, result: Result, *, mip_gap: float = 1e-4, time_limit: float | None = None,
+                    workers: int = 1, executor: cf.Executor | None = None,
+                    report: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """What one more unit of site power, launch cadence or national cap saves with the integer plan free: one MILP
+    re-solve per :func:`one_more_cases`, started from the plan of ``result`` (the planner's latest solve).
+
+    ``value_usd`` is the fall of the net present cost (base minus re-solve); ``value_low_usd``..``value_high_usd``
+    the bracket the two solves' gaps allow (the re-solve's bound and incumbent against the base's), never below 0,
+    for more of a limit cannot cost more; ``decided`` says the bracket excludes 0. ``executor``: any
+    ``concurrent.futures.Executor`` (a Dask ``client.get_executor()``, as for sweeps); else ``workers`` spawned
+    processes (1: in this process)."""
+    if not result.has_plan:
+        raise ValueError(f"{planner.instance.name}: no plan to re-solve from: {result.status}")
+    cases = one_more_cases(planner.instance)
+    start = planner.plan_vector()
+    columns = tuple(planner.compiled.column_names) if start is not None else None
+    tasks = [OneMoreTask(planner.instance, case, mip_gap, time_limit, start, columns) for case in cases]
+    rows: list[dict | None] = [None] * len(tasks)
+
+    def done(i: int, row: dict) -> None:
+        rows[i] = row
+        if report:
+            report(f"re-solve {sum(r is not None for r in rows)} of {len(tasks)}, {tasks[i].case.resource} "
+                   f"{tasks[i].case.name}: {_row_words(row)}")
+
+    if executor is None and workers <= 1:
+        for i, task in enumerate(tasks):
+            done(i, solve_one_more(task))
+    else:
+        pool = executor or spawn_pool(min(workers, max(len(tasks), 1)))
+        try:
+            futures = {submit(pool, solve_one_more, task): i for i, task in enumerate(tasks)}
+            for future in cf.as_completed(futures):
+                done(futures[future], future.result())
+        except BaseException:
+            if executor is None:
+                terminate(pool)
+            raise
+        if executor is None:
+            pool.shutdown()
+    return _one_more_table(result, cases, rows)
+
+
+def _row_words(row: dict) -> str:
+    if row["npc_usd"] is None:
+        return f"{row['status']}" + (f" ({row['message']})" if row.get("message") else "")
+    return f"${row['npc_usd'] / 1e9:,.2f}B ({row['status']}, gap {row['gap']:.1e}), {row['seconds']:,.0f} s"
+
+
+def _one_more_table(base: Result, cases: list[OneMoreCase], rows: list[dict]) -> pd.DataFrame:
+    base_high = base.objective_usd
+    base_low = base.bound_usd if base.bound_usd is not None else -math.inf
+    out = []
+    for case, row in zip(cases, rows, strict=True):
+        record = {"resource": case.resource, "name": case.name, "change": case.change, "amount": case.amount,
+                  "unit": case.unit, "status": row["status"], "npc_usd": row["npc_usd"],
+                  "bound_usd": row["bound_usd"], "gap": row["gap"], "seconds": row["seconds"]}
+        if row["npc_usd"] is not None and row["status"] in ("optimal", "time_limit"):
+            high = row["npc_usd"]
+            low = row["bound_usd"] if row["bound_usd"] is not None else -math.inf
+            # Base cost minus the re-solve's, bracketed by both gaps; more of a limit never costs more.
+            value = max(base_high - high, 0.0)
+            value_low, value_high = max(base_low - high, 0.0), max(base_high - low, 0.0)
+            record.update(value_usd=value, value_low_usd=value_low, value_high_usd=value_high,
+                          value_usd_per_unit=value / case.amount, value_low_usd_per_unit=value_low / case.amount,
+                          value_high_usd_per_unit=value_high / case.amount, decided=bool(value_low > 0))
+        out.append(record)
+    return pd.DataFrame(out, columns=ONE_MORE_COLUMNS)
+
+
 def format_marginal(values: MarginalValues) -> str:
     """A readable account: the value of compute by workload and year, where power, cadence or cap are worth
     something, and the note."""
@@ -354,16 +515,13 @@ def format_marginal(values: MarginalValues) -> str:
     lines = [f"== {values.instance_name}: marginal values of the {values.status} plan "
              f"(net present cost ${values.objective_usd / 1e9:,.2f}B; LP with the integers fixed "
              f"${values.lp_objective_usd / 1e9:,.2f}B)"]
-    compute = values.compute
-    if not compute.empty:
+    if not values.compute.empty:
         lines.append(f"\nValue of one more {unit} of demand, USD per {unit}-month in money of the year "
                      "(mean over the year's periods [min-max]):")
-        table = compute.groupby(["workload", "year"], sort=False)["usd_per_unit_month"].agg(["mean", "min", "max"])
-        years = sorted(compute["year"].unique())
-        cells = {w: [_cell(table.loc[(w, y)]) for y in years] for w in dict.fromkeys(compute["workload"])}
-        width = max([len(str(y)) for y in years] + [len(c) for row in cells.values() for c in row]) + 2
-        lines.append("  " + "workload".ljust(12) + "".join(str(y).rjust(width) for y in years))
-        for w, row in cells.items():
+        table = compute_by_year(values.compute)
+        width = max([len(str(y)) for y in table.columns] + [len(c) for c in table.to_numpy().ravel()]) + 2
+        lines.append("  " + "workload".ljust(12) + "".join(str(y).rjust(width) for y in table.columns))
+        for w, row in table.iterrows():
             lines.append("  " + w.ljust(12) + "".join(c.rjust(width) for c in row))
     for name, label, key in (("site_power", "Site power (USD per grid-MW-month)", "site"),
                              ("launch", "Launch cadence (USD per extra flight)", "vehicle"),
@@ -381,9 +539,38 @@ def format_marginal(values: MarginalValues) -> str:
         for group, amount in groups.items():
             where = " ".join(map(str, group)) if isinstance(group, tuple) else str(group)
             lines.append(f"  {where}: {amount:,.0f} (mean)")
+    lines += format_one_more(values.one_more)
     lines.append("")
     lines.extend(textwrap.wrap("Note: " + values.note, width=116))
     return "\n".join(lines)
+
+
+def format_one_more(table: pd.DataFrame) -> list[str]:
+    """The one-more re-solves as lines: what was added, what it saves, per unit, and the bracket of the gaps."""
+    if table.empty:
+        return []
+    lines = ["\nOne more unit with the integer plan free (a MILP re-solve each; saving in net present cost, "
+             "[bracket of the two solves' gaps]):"]
+    width = max(len(f"{r.resource} {r.name}") for r in table.itertuples()) + 2
+    for r in table.itertuples():
+        where = f"{r.resource} {r.name}".ljust(width)
+        if pd.isna(r.value_usd):
+            lines.append(f"  {where}no answer: {r.status}")
+            continue
+        lines.append(f"  {where}{format_usd(r.value_usd)} [{format_usd(r.value_low_usd)}-"
+                     f"{format_usd(r.value_high_usd)}], {format_usd(r.value_usd_per_unit)} per {r.unit}"
+                     + ("" if r.decided else " (undecided: the bracket holds 0)"))
+        lines.append(f"  {''.ljust(width)}{r.change}")
+    return lines
+
+
+def compute_by_year(compute: pd.DataFrame) -> pd.DataFrame:
+    """The value of one more compute unit (``MarginalValues.compute``) as text, a row per workload and a column
+    per year: the mean over the year's periods in money of the year, with [min-max] where they differ."""
+    table = compute.groupby(["workload", "year"], sort=False)["usd_per_unit_month"].agg(["mean", "min", "max"])
+    years = sorted(compute["year"].unique())
+    return pd.DataFrame({y: [_cell(table.loc[(w, y)]) for w in dict.fromkeys(compute["workload"])] for y in years},
+                        index=list(dict.fromkeys(compute["workload"])))
 
 
 def _cell(stats: pd.Series) -> str:

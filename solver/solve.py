@@ -186,16 +186,21 @@ class Planner:
             self.last_update = "in place"
             self.highs.clearSolver()  # only the MIP start carries over, not the last search's state
             if mip_start and previous_plan is not None:
-                solution = highspy.HighsSolution()
-                solution.col_value = previous_plan
-                solution.value_valid = True
-                self.highs.setSolution(solution)
+                self.offer_start(previous_plan)
         else:
             self.highs.passModel(new.lp)
             self.last_update = "reloaded"
         self.compiled = new
         self.handoff_s = time.perf_counter() - start
         return self.last_update
+
+    def offer_start(self, levels: np.ndarray) -> None:
+        """Offer HiGHS a value of every column (a plan of this model's columns, such as another solve's
+        :meth:`plan_vector`) as the MIP start of the next solve; one that is not feasible is dropped by HiGHS."""
+        solution = highspy.HighsSolution()
+        solution.col_value = np.asarray(levels, dtype=float)
+        solution.value_valid = True
+        self.highs.setSolution(solution)
 
     def plan_vector(self) -> np.ndarray | None:
         """The last solve's value of every column of the compiled model (None without a plan)."""

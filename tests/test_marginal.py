@@ -16,7 +16,8 @@ import pytest
 from conftest import INSTANCES, ROOT, contract, make_instance, plan_of, training
 from pyomo.environ import Var
 
-from solver.marginal import TABLES, marginal_values
+from solver.instance import load_instance, with_changes
+from solver.marginal import TABLES, marginal_values, one_more_cases, one_more_values
 from solver.solve import Planner
 
 PENALTY = 10_000  # USD per unit-month
@@ -139,6 +140,78 @@ def test_binding_site_power_cadence_and_national_cap_are_worth_nothing_with_the_
     assert mv.launch[["vehicle", "usd_per_flight"]].values.tolist() == [["rocket", 0.0]]
     assert values_of(mv.compute, "usd_per_unit_month", workload="training") == pytest.approx([PENALTY])
     assert "worth nothing unless a continuous decision can use it" in mv.note
+
+
+def _three_limits(**terrestrial) -> Planner:
+    """The one-month case above: a 12 MW site (one 10 MW module), a 10 MW national cap, one flight of two
+    satellites; training demand 13,000 units, 1,000 of them unmet."""
+    site = {"grid_power_mw": 12, "power_available": "2026-01", "module_mw": 10, "lead_time_months": 0, "pue": 1.2,
+            "electricity_usd_per_kwh": 0.05, "fixed_opex_usd_per_mw_month": 10_000}
+    costs = {"facility_usd_per_mw": 1e6, "gpus_usd_per_mw": 2e6, "other_it_usd_per_mw": 5e5,
+             "facility_life_years": 2, "gpu_life_years": 2}
+    rocket = {"payload_t": 1, "flights_per_month": 1, "earliest_launch": "2026-01", "launch_price_usd_per_kg": 1000}
+    sat = {"hardware": "gen1", "launch_vehicle": "rocket", "compute_kw": 1000, "mass_kg": 500,
+           "hardware_usd_per_w": 1, "gpus_usd_per_w": 2, "earliest_launch": "2026-01", "life_years": 5,
+           "degradation_per_year": 0, "failure_rate_per_year": 0, "opex_usd_per_kw_month": 100, "sunlight_share": 1}
+    inst = make_instance(horizon={"end": "2026-01"}, demand=training({"2026-01": 13_000}),
+                         terrestrial={"build_costs": costs, "sites": {"a": site}, "new_mw_cap_per_year": 10}
+                         | terrestrial,
+                         orbital={"launch_vehicles": {"rocket": rocket}, "satellite_classes": {"sat": sat}})
+    return Planner(inst)
+
+
+def test_one_more_unit_with_the_plan_free_is_worth_what_it_saves_by_hand():
+    """The same case, each limit raised by one unit alone and the MILP re-solved (gap 0, so the brackets close).
+
+    * Site power +12 MW (one more module at PUE 1.2): the national cap of 10 MW still allows only one module:
+      nothing changes, $0. National cap +10 MW (one module): the site's 12 MW still hold one module: $0. The two
+      bind together, so each alone is worth nothing (with the cap removed, below, the site's power is worth more).
+    * One more flight a month: a third satellite serves the 1,000 units left unmet, saving 1,000 x $10,000 =
+      $10M, and costs launch 500 kg x $1,000 = 0.5 + hardware 1 MW x $1/W = 1 + GPUs 2 + operations $100/kW x
+      1,000 kW = 0.1, less its value at the end, 59 of its 60 months of service at the 3.5 it costs new:
+      3.441667; net 0.158333. Saving 10 - 0.158333 = $9.841667M per flight a month.
+    * Without the cap, one more module of site power: the plan changes. A module costs facility 10 + GPUs 20 +
+      other IT 5 + energy 1.2 x 730 h x 10,000 kW x $0.05 = 0.438 + opex 0.1, less 23 of its 24 months at 35:
+      33.541667; net 1.996333. Two modules carry all 13,000 units, so the satellites are not launched either.
+      Base: one module 1.996333 + two satellites 0.316667 + unmet 10 = 12.313; with the power: two modules
+      3.992667. Saving $8.320333M, $0.693361M per grid MW (of 12): more than the 10 - 1.996333 = 8.003667 of
+      only adding a module, which a fixed plan would have priced.
+    """
+    planner = _three_limits()
+    result = planner.solve(mip_gap=0.0)
+    table = one_more_values(planner, result, mip_gap=0.0).set_index("resource")
+    assert list(table.index) == ["site power", "national cap", "launch cadence"]
+    assert table.loc["site power", "amount"] == 12 and table.loc["national cap", "amount"] == 10
+    assert table.loc["site power", "value_usd"] == pytest.approx(0, abs=1)
+    assert table.loc["national cap", "value_usd"] == pytest.approx(0, abs=1)
+    assert not table.loc["site power", "decided"] and not table.loc["national cap", "decided"]
+    flight = table.loc["launch cadence"]
+    assert flight["value_usd"] == pytest.approx(9_841_666.67, rel=1e-6) and flight["decided"]
+    assert flight["value_low_usd"] == pytest.approx(flight["value_usd"], rel=1e-6) == flight["value_high_usd"]
+
+    uncapped = _three_limits(new_mw_cap_per_year=None)
+    result = uncapped.solve(mip_gap=0.0)
+    table = one_more_values(uncapped, result, mip_gap=0.0, workers=2).set_index("resource")
+    assert "national cap" not in table.index
+    assert table.loc["site power", "value_usd"] == pytest.approx(8_320_333.33, rel=1e-6)
+    assert table.loc["site power", "value_usd_per_unit"] == pytest.approx(693_361.11, rel=1e-6)
+    assert table.loc["launch cadence", "value_usd"] == pytest.approx(9_841_666.67, rel=1e-6)
+
+
+def test_one_more_brackets_hold_the_value_and_a_grounded_vehicle_gets_no_case():
+    """At a loose gap the bracket is the two solves' bounds and plans: it holds the point value, never goes below
+    0, and is wider than the point by at most both gaps. A vehicle with no flights in any year is not raised (one
+    more flight there would be a new vehicle, not more cadence)."""
+    planner = Planner(load_instance(INSTANCES / "small.yaml"))
+    result = planner.solve(mip_gap=1e-3)
+    table = one_more_values(planner, result, mip_gap=1e-3)
+    assert set(table["resource"]) == {"site power", "national cap", "launch cadence"}
+    assert ((table["value_low_usd"] <= table["value_usd"] + 1e-6)
+            & (table["value_usd"] <= table["value_high_usd"] + 1e-6) & (table["value_low_usd"] >= 0)).all()
+    slack = table["value_high_usd"] - table["value_low_usd"]
+    assert (slack <= 1e-3 * (result.objective_usd + table["npc_usd"]) + 1).all()
+    grounded = with_changes(planner.instance, {"orbital.launch_vehicles.rocket.flights_per_month": 0})
+    assert [c.resource for c in one_more_cases(grounded)] == ["site power", "national cap"]
 
 
 def test_resale_sets_the_value_of_compute_and_cost_ranging():

@@ -25,11 +25,11 @@ from pathlib import Path
 import pandas as pd
 
 from solver.instance import InstanceError, instance_files, load_instance, read_yaml
-from solver.marginal import format_marginal, marginal_values
+from solver.marginal import format_marginal, marginal_values, one_more_values
 from solver.params import Parameter, parse_param
-from solver.results import format_summary, format_usd, readable_table, write_atomic
+from solver.results import format_summary, format_usd, readable_table, result_words, write_atomic
 from solver.schema import SOURCE_KINDS, Instance
-from solver.solve import Planner, Progress, solve
+from solver.solve import Planner, Progress
 from solver.timegrid import TimeGrid
 from solver.workers import spawn_manager, spawn_pool, submit, terminate
 
@@ -63,8 +63,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--threads", type=COUNT, default=1, help="HiGHS threads per solve (default 1: the same plan "
                      "whatever -j and the machine's cores; 0 lets HiGHS choose)")
     run.add_argument("--quiet", action="store_true", help="print only one line per instance")
-    run.add_argument("--report", action="store_true", help="also write economics.csv and report.html (the HTML "
-                     "report for the board) in each result folder")
+    run.add_argument("--report", action="store_true", help="also write the marginal values with the plan fixed "
+                     "(marginal/), economics.csv and report.html (the HTML report for the board) in each result "
+                     "folder")
+    run.add_argument("--one-more", action="store_true", help="with --report: also re-solve with one more module "
+                     "of power at each site, one more flight a month per vehicle and one more module on the national "
+                     "cap (a MILP each, as dcopt marginal)")
     run.add_argument("--progress", type=_bounded(float, 0), default=PROGRESS_EVERY_S, metavar="S",
                      help="a line per running solve (time, best plan, bound, gap) on standard error: live on a "
                      f"terminal, else every S seconds (default {PROGRESS_EVERY_S:g}; 0: none)")
@@ -79,6 +83,11 @@ def _parser() -> argparse.ArgumentParser:
                           help="output directory (default: results/<instance>/marginal)")
     marginal.add_argument("--time-limit", type=SECONDS, default=None, metavar="S", help="seconds for the MILP solve")
     marginal.add_argument("--gap", type=GAP, default=1e-4, metavar="G", help="relative MIP gap (default 1e-4)")
+    marginal.add_argument("-j", "--jobs", type=_bounded(int, 1), default=1,
+                          help="re-solves run in parallel processes (one HiGHS thread each)")
+    marginal.add_argument("--fixed-plan-only", action="store_true", help="only the values with the integer plan "
+                          "fixed (one LP); no re-solves with one more unit of site power, cadence or cap")
+    _progress_option(marginal)
 
     tornado = commands.add_parser("tornado", help="re-solve with each parameter at its low and high value; "
                                   "rank by the swing of the net present cost (table and PNG chart)")
@@ -176,6 +185,13 @@ def _what_if_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--time-limit", type=SECONDS, default=None, metavar="S", help="seconds per solve")
     command.add_argument("--gap", type=GAP, default=1e-4, metavar="G", help="relative MIP gap (default 1e-4)")
     command.add_argument("--threads", type=COUNT, default=None, help="HiGHS threads (default: HiGHS's choice)")
+    _progress_option(command)
+
+
+def _progress_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--progress", type=_bounded(float, 0), default=PROGRESS_EVERY_S, metavar="S",
+                         help="a line on the running solve (time, best plan, bound, gap) on standard error: live on "
+                         f"a terminal, else every S seconds (default {PROGRESS_EVERY_S:g}; 0: none)")
 
 
 def _version() -> str:
@@ -328,7 +344,7 @@ def _progress_line(name: str, p: Progress) -> str:
 
 def solve_file(path: Path, out: Path, time_limit: float | None, gap: float, threads: int | None,
                report: bool = False, log: str | None = None, verbose: bool = False,
-               progress: Callable[[str, Progress], None] | None = None) -> dict:
+               progress: Callable[[str, Progress], None] | None = None, one_more: bool = False) -> dict:
     """Solve one file and write its result folder (with a copy of the instance file, whose comments are its
     sources, for the report); returns the summary row and the printable summary. ``report``: also the levelized
     costs and report.html; if they fail the solve still counts, and the row says why there is no report."""
@@ -339,7 +355,7 @@ def solve_file(path: Path, out: Path, time_limit: float | None, gap: float, thre
         return row | {"status": "invalid", "message": str(exc), "text": str(exc)}
     try:
         return row | _solve_and_write(path, instance, out, time_limit, gap, threads, report, log, verbose,
-                                      progress)
+                                      progress, one_more)
     except Exception as exc:  # a bug, the solver, a full disk: report it for this file, carry on with the others
         message = f"{path}: error while solving or writing: {type(exc).__name__}: {exc}"
         return row | {"status": "error", "message": message, "text": message}
@@ -347,10 +363,11 @@ def solve_file(path: Path, out: Path, time_limit: float | None, gap: float, thre
 
 def _solve_and_write(path: Path, instance: Instance, out: Path, time_limit: float | None, gap: float,
                      threads: int | None, report: bool, log: str | None, verbose: bool,
-                     progress: Callable[[str, Progress], None] | None) -> dict:
+                     progress: Callable[[str, Progress], None] | None, one_more: bool) -> dict:
     folder = out / path.stem
-    result = solve(instance, time_limit=time_limit, mip_gap=gap, threads=threads, log=verbose, log_file=log,
-                   progress=(lambda p: progress(path.stem, p)) if progress else None)
+    planner = Planner(instance)
+    result = planner.solve(time_limit=time_limit, mip_gap=gap, threads=threads, log=verbose, log_file=log,
+                           progress=(lambda p: progress(path.stem, p)) if progress else None)
     result.to_csv(folder)
     result.to_json(folder / "result.json")
     write_atomic(folder / "instance.yaml", path.read_text(encoding="utf-8"))
@@ -360,6 +377,11 @@ def _solve_and_write(path: Path, instance: Instance, out: Path, time_limit: floa
         from solver.report import write_report
 
         try:
+            if result.has_plan:
+                values = marginal_values(planner, result)
+                if one_more:
+                    values.one_more = one_more_values(planner, result, mip_gap=gap, time_limit=time_limit)
+                values.to_csv(folder / "marginal")
             write_economics(instance, folder)
             row["report"] = str(write_report(folder))
             text += f"\nReport written to {row['report']}"
@@ -390,9 +412,16 @@ class QueuedProgress:
         self.queue.put((name, progress))
 
 
-def _to_stderr(line: str) -> None:
-    """A progress line of a command that solves many times (tornado, break-even), as each solve ends."""
-    print(f"  {line}", file=sys.stderr, flush=True)
+def _solve_reporters(every_s: float) -> tuple[Callable[[str], None], Callable[[Progress], None] | None]:
+    """For a command that solves many times (marginal, tornado, break-even): a function printing a line on
+    standard error as each solve ends, and one showing the running solve's progress (None when not shown)."""
+    board = ProgressBoard(sys.stderr, every_s)
+
+    def finished(line: str) -> None:
+        board.finished("solving")
+        board.print(f"  {line}", file=sys.stderr)
+
+    return finished, (lambda p: board.update("solving", p)) if board.every_s else None
 
 
 def _worker_row(path: Path, future) -> dict:
@@ -418,6 +447,9 @@ def solve_command(args: argparse.Namespace) -> int:
                             "use --log FILE with -j")
     if args.log is not None:
         check_file(args.log, "dcopt solve: --log")
+    if args.one_more and not args.report:
+        raise InstanceError("dcopt solve: --one-more adds re-solves to the report's marginal values: give --report "
+                            "too (or run dcopt marginal)")
 
     def log_of(path: Path) -> str | None:
         if args.log is None:
@@ -444,14 +476,15 @@ def solve_command(args: argparse.Namespace) -> int:
     if args.jobs <= 1:
         for path in files:
             rows.append(solve_file(path, *options, log_of(path), args.verbose,
-                                   board.update if board.every_s else None))
+                                   board.update if board.every_s else None, args.one_more))
             show(rows[-1])
     else:
         pool, manager = spawn_pool(args.jobs), spawn_manager()
         updates = manager.Queue()
         sent = QueuedProgress(updates) if board.every_s else None
         try:
-            futures = {submit(pool, solve_file, path, *options, log_of(path), False, sent): path for path in files}
+            futures = {submit(pool, solve_file, path, *options, log_of(path), False, sent, args.one_more): path
+                       for path in files}
             pending = set(futures)
             while pending:  # results as they finish, live lines in between
                 done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
@@ -483,12 +516,20 @@ def solve_command(args: argparse.Namespace) -> int:
 
 
 def marginal_command(args: argparse.Namespace) -> int:
-    """Solve, fix the integer plan, write the marginal-value tables and print a summary of them."""
+    """Solve, fix the integer plan, write the marginal-value tables and print a summary of them; then re-solve
+    with one more unit of each limit, the plan free (unless --fixed-plan-only)."""
     path: Path = args.instance
     out = _out(args, Path("results") / path.stem / "marginal")
     instance = load_instance(path)
+    finished, progress = _solve_reporters(args.progress)
     try:
-        values = marginal_values(Planner(instance), time_limit=args.time_limit, mip_gap=args.gap)
+        planner = Planner(instance)
+        result = planner.solve(time_limit=args.time_limit, mip_gap=args.gap, threads=1, progress=progress)
+        finished(f"the plan: {result_words(result)}")
+        values = marginal_values(planner, result)
+        if not args.fixed_plan_only:
+            values.one_more = one_more_values(planner, result, mip_gap=args.gap, time_limit=args.time_limit,
+                                              workers=args.jobs, report=finished)
     except ValueError as exc:  # no plan: infeasible, nothing found within the time limit...
         print(f"{path}: {exc}", file=sys.stderr)
         return EXIT_SOLVE_FAILED
@@ -521,16 +562,18 @@ def tornado_command(args: argparse.Namespace) -> int:
     parameters = [parse_param(line) for line in lines]
     out = _out(args, Path("results") / args.instance.stem)
     instance = load_instance(args.instance)
+    finished, progress = _solve_reporters(args.progress)
     result = tornado(instance, parameters, fixed=_fixed_changes(args.fixed), mip_gap=args.gap,
-                     time_limit=args.time_limit, threads=args.threads, report=_to_stderr)
+                     time_limit=args.time_limit, threads=args.threads, report=finished, progress=progress)
     out.mkdir(parents=True, exist_ok=True)
     result.to_csv(out / "tornado.csv")
     plot_tornado(result.table, out / "tornado", base_usd=result.base_usd)
     shown = result.table[["parameter", "low", "high", "delta_low_usd", "delta_high_usd", "swing_usd"]].copy()
     for column in ("delta_low_usd", "delta_high_usd", "swing_usd"):
-        shown[column] = shown[column].map(lambda v: f"{v / 1e9:+,.2f}B")
-    print(f"Tornado of {instance.name}: base net present cost ${result.base_usd / 1e9:,.2f}B")
-    print(shown.to_string(index=False))
+        shown[column] = shown[column].map(lambda v: ("+" if v >= 0 else "-") + format_usd(abs(v)))
+    shown.columns = ["parameter", "low", "high", "change at low", "change at high", "swing"]
+    print(f"Tornado of {instance.name}: base net present cost {format_usd(result.base_usd)}")
+    print(readable_table(shown))
     # Plan changes run to hundreds of characters: a wrapped paragraph per parameter, not a table column.
     print("\nWhat changes in the plan (sources entering +, leaving -, or changing MW-months):")
     for row in result.table.itertuples():
@@ -555,9 +598,10 @@ def breakeven_command(args: argparse.Namespace) -> int:
     if args.by is not None:
         check_month_in_horizon(instance, args.by, "dcopt breakeven: --by")
     try:
+        finished, progress = _solve_reporters(args.progress)
         result = breakeven(instance, parameter, args.source, tolerance=args.tolerance, by=args.by,
                            fixed=_fixed_changes(args.fixed), mip_gap=args.gap, time_limit=args.time_limit,
-                           threads=args.threads, report=_to_stderr)
+                           threads=args.threads, report=finished, progress=progress)
     except InstanceError:
         raise
     except (ValueError, RuntimeError) as exc:  # no sign change between the ends, or a solve without a plan
@@ -566,11 +610,12 @@ def breakeven_command(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(out / "breakeven.csv", result.evaluations.to_csv(index=False))
     # What the evaluations are of, for the report's chart and text (JSON has no inf: an unknown band is null).
-    facts = {"parameter": result.parameter, "source": result.source, "value": result.value,
+    facts = {"instance": instance.name, "set": _fixed_changes(args.fixed), "parameter": result.parameter,
+             "source": result.source, "value": result.value,
              "bracket": list(result.bracket), "tolerance": result.tolerance, "in_plan_below": result.in_plan_below,
              "by": result.by, "noise_band": result.noise_band if math.isfinite(result.noise_band) else None,
              "mip_gap": result.mip_gap, "summary": result.summary()}
-    write_atomic(out / "breakeven.json", json.dumps(facts, indent=2))
+    write_atomic(out / "breakeven.json", json.dumps(facts, indent=2, default=str))
     print(result.summary())
     print(readable_table(result.evaluations))
     print(f"\nEvaluations written to {out / 'breakeven.csv'} (and what they are of to breakeven.json)")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 import matplotlib
+import matplotlib.colors
 import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
@@ -28,9 +29,11 @@ from solver.sweep import IN_PLAN_MW, OK_STATUSES
 
 FORMATS = ("png", "svg")
 DPI = 110
-# One colour family per kind of source, a shade per source, so that the kinds read as groups.
-KIND_COLORMAPS = {"hyperscaler_contract": "Blues", "fixed_block_lease": "Oranges", "own_build": "Greens",
-                  "orbital": "Purples"}
+# One distinct colour per source the plan uses, colour-blind safe: Paul Tol's "muted" scheme (9 colours that stay
+# apart under the common colour-vision deficiencies, https://personal.sron.nl/~pault/), then Okabe and Ito's. Shades
+# of one hue per kind (the earlier rule) made four contracts four similar blues.
+SOURCE_COLORS = ("#332288", "#88CCEE", "#117733", "#DDCC77", "#CC6677", "#44AA99", "#882255", "#999933", "#AA4499",
+                 "#E69F00", "#0072B2", "#D55E00", "#56B4E9", "#009E73", "#CC79A7", "#F0E442")
 # One fixed colour per cost category, shared by the cost and levelized-cost charts so that a category reads the same
 # in both; the two negative ones (resale revenue, salvage) get colours no cost uses.
 CATEGORY_COLORS = dict(zip(COST_CATEGORIES, (
@@ -103,14 +106,19 @@ def _scale(peak: float, unit: str, steps: Sequence[tuple[float, str]]) -> tuple[
     return 1.0, unit
 
 
-def _source_colors(plan: pd.DataFrame) -> dict[str, tuple]:
-    kinds = plan.drop_duplicates("source").set_index("source")["kind"]
-    colors = {}
-    for kind, members in kinds.groupby(kinds, sort=False):
-        cmap = matplotlib.colormaps[KIND_COLORMAPS.get(kind, "Greys")]
-        for i, source in enumerate(members.index):
-            colors[source] = cmap(0.75 - 0.4 * i / max(len(members) - 1, 1))
-    return colors
+def _source_colors(plan: pd.DataFrame) -> dict[str, str | tuple]:
+    """A colour per source, the sources the plan uses first (so that they get the distinct ones), in plan order;
+    past the palette, tab20's."""
+    peaks = plan.groupby("source", sort=False)["mw_online"].max()
+    order = [*peaks.index[peaks > IN_PLAN_MW], *peaks.index[peaks <= IN_PLAN_MW]]
+    return {source: SOURCE_COLORS[i] if i < len(SOURCE_COLORS) else matplotlib.colormaps["tab20"](i % 20)
+            for i, source in enumerate(order)}
+
+
+def _paler(color: str | tuple, share: float = 0.55) -> tuple:
+    """``color`` mixed with ``share`` of white: the ground of a hatched band, so that it reads as its source's."""
+    red, green, blue = matplotlib.colors.to_rgb(color)
+    return (red + (1 - red) * share, green + (1 - green) * share, blue + (1 - blue) * share)
 
 
 def _category_color(category: str, i: int) -> tuple | str:
@@ -156,7 +164,8 @@ def _source_bands(ax, dates: pd.DatetimeIndex, held: pd.DataFrame, resold: pd.Da
         ax.fill_between(dates, base, base + total - sold, step="post", color=colors[source], linewidth=0,
                         label=source)
         if sold.max() > 0:
-            ax.fill_between(dates, base + total - sold, base + total, step="post", facecolor="white",
+            # On a pale ground of the source's colour, not white: a thin white stripe reads as a hole in the chart.
+            ax.fill_between(dates, base + total - sold, base + total, step="post", facecolor=_paler(colors[source]),
                             edgecolor=colors[source], hatch="////", linewidth=0)
         base = base + total
 
@@ -201,7 +210,7 @@ def plot_capacity(plan: pd.DataFrame, demand: pd.DataFrame, stem: str | Path, *,
         drawn.append(workload)
     handles, labels = top.get_legend_handles_labels()
     if (resold_mw[used] > 0).any().any():
-        handles.append(Patch(facecolor="white", edgecolor="#555555", hatch="////"))
+        handles.append(Patch(facecolor=_paler("#555555"), edgecolor="#555555", hatch="////"))
         labels.append("resold to others (hatched, in the source's colour)")
     top.set_ylabel(f"compute online, {unit_label}")
     top.set_title(title or f"Capacity online by source against demand ({compute_unit})", loc="left")
@@ -276,6 +285,28 @@ def plot_marginal_compute(compute: pd.DataFrame, stem: str | Path, *, compute_un
     ax.set_ylim(bottom=0)
     ax.legend(loc="upper right", fontsize=8)
     _date_axis(ax)
+    return save_figure(fig, stem)
+
+
+def plot_one_more(table: pd.DataFrame, stem: str | Path) -> list[Path]:
+    """What one more unit of each limit saves with the plan free (marginal/one_more.csv): a bar per re-solve, USD
+    million, with the bracket the two solves' MILP gaps allow as its error bar. Cases without an answer are left
+    out (the table says why)."""
+    rows = table[table["value_usd"].notna()].iloc[::-1]
+    fig = Figure(figsize=(9, 1.2 + 0.45 * max(len(rows), 1)), layout="constrained")
+    ax = fig.subplots()
+    y = np.arange(len(rows))
+    value = rows["value_usd"].to_numpy(float) / 1e6
+    low, high = rows["value_low_usd"].to_numpy(float) / 1e6, rows["value_high_usd"].to_numpy(float) / 1e6
+    ax.barh(y, value, color=[SOURCE_COLORS[1] if d else "#DDDDDD" for d in rows["decided"].astype(bool)])
+    ax.errorbar(value, y, xerr=[value - low, high - value], fmt="none", ecolor="black", capsize=3, linewidth=1)
+    ax.set_yticks(y, [f"{r.resource}: {r.name} (+{r.amount:,.4g} {r.unit})" for r in rows.itertuples()], fontsize=8)
+    ax.set_xlabel("saving in net present cost, USD million (bar: the re-solve; whiskers: the gaps' bracket)")
+    ax.set_title("One more unit of each limit, the plan free to change (grey: undecided, the bracket holds 0)",
+                 loc="left", fontsize=10)
+    ax.set_xlim(left=0)
+    ax.grid(axis="x", color="#dddddd", linewidth=0.6)
+    ax.set_axisbelow(True)
     return save_figure(fig, stem)
 
 

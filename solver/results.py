@@ -150,6 +150,14 @@ def format_usd(amount: float) -> str:
         else f"${amount:,.0f}"
 
 
+def result_words(result: Result) -> str:
+    """A solve in a few words, for a line as it ends: cost, status, gap, time."""
+    if not result.has_plan:
+        return f"no plan ({result.status}), {result.times_s.get('solve', 0):,.0f} s"
+    gap = f", gap {result.gap:.1e}" if result.gap is not None else ""
+    return f"{format_usd(result.objective_usd)} ({result.status}{gap}), {result.times_s.get('solve', 0):,.0f} s"
+
+
 def readable_table(table: pd.DataFrame) -> str:
     """A table as text for a person: money as $B/$M (columns named ``*_usd``, or the rows of a ``measure`` column
     named so), other decimals to 6 significant digits; names and counts as they are."""

@@ -27,9 +27,9 @@ from scipy import optimize
 
 from solver.instance import InstanceError
 from solver.params import Parameter, apply, check
-from solver.results import format_usd, write_atomic
+from solver.results import result_words, write_atomic
 from solver.schema import MONTH_PATTERN, SOURCE_KINDS, Instance, month_index
-from solver.solve import Planner, Result
+from solver.solve import Planner, Progress, Result
 from solver.sweep import IN_PLAN_MW, point_outputs
 
 CHANGE_SHARE = 0.01  # a source "changes" when its MW-months move by more than 1%
@@ -67,21 +67,22 @@ class Tornado:
 
 def tornado(instance: Instance, parameters: list[Parameter], *, fixed: dict[str, Any] | None = None,
             mip_gap: float = 1e-4, time_limit: float | None = None, threads: int | None = None,
-            report: Callable[[str], None] | None = None) -> Tornado:
+            report: Callable[[str], None] | None = None,
+            progress: Callable[[Progress], None] | None = None) -> Tornado:
     """Re-solve with each parameter at its low and high value in turn; rank by the swing of the net present cost.
 
     ``fixed`` changes (path -> content) apply to every solve, the base included; ``report`` gets a line after
-    each solve."""
+    each solve, ``progress`` the running solve's :class:`~solver.solve.Progress`."""
     check(instance, parameters, fixed)
     # Every case is built (and so validated) before the first solve.
     cases = {(parameter, end): apply(instance, {parameter: getattr(parameter, end)}, fixed)
              for parameter in parameters for end in ("low", "high")}
     planner = Planner(apply(instance, {}, fixed))
-    options = {"mip_gap": mip_gap, "time_limit": time_limit, "threads": threads}
+    options = {"mip_gap": mip_gap, "time_limit": time_limit, "threads": threads, "progress": progress}
     base = _solved(planner.solve(**options), "the base case", optimal=False)
     total = 1 + 2 * len(parameters)
     if report:
-        report(f"solve 1 of {total}, the base case: {_outcome(base)}")
+        report(f"solve 1 of {total}, the base case: {result_words(base)}")
     base_sources = _sources(planner, base)
     rows = []
     for parameter in parameters:
@@ -91,7 +92,7 @@ def tornado(instance: Instance, parameters: list[Parameter], *, fixed: dict[str,
             result = planner.solve(**options)
             if report:
                 report(f"solve {2 + 2 * len(rows) + (end == 'high')} of {total}, {parameter.label}="
-                       f"{getattr(parameter, end):g}: {_outcome(result)}")
+                       f"{getattr(parameter, end):g}: {result_words(result)}")
             row[f"status_{end}"] = result.status
             row[f"npc_{end}_usd"] = result.objective_usd if result.has_plan else math.nan
             row[f"delta_{end}_usd"] = row[f"npc_{end}_usd"] - base.objective_usd
@@ -104,14 +105,6 @@ def tornado(instance: Instance, parameters: list[Parameter], *, fixed: dict[str,
     table = pd.DataFrame(rows).sort_values("swing_usd", ascending=False, kind="stable", ignore_index=True,
                                            na_position="first")
     return Tornado(base_usd=base.objective_usd, table=table)
-
-
-def _outcome(result: Result) -> str:
-    """A solve in a few words: cost, status, gap, time."""
-    if not result.has_plan:
-        return f"no plan ({result.status}), {result.times_s.get('solve', 0):,.0f} s"
-    gap = f", gap {result.gap:.1e}" if result.gap is not None else ""
-    return f"{format_usd(result.objective_usd)} ({result.status}{gap}), {result.times_s.get('solve', 0):,.0f} s"
 
 
 def plan_change(before: dict[str, dict], after: dict[str, dict]) -> str:
@@ -163,13 +156,15 @@ class Breakeven:
 def breakeven(instance: Instance, parameter: Parameter, source: str, *, tolerance: float | None = None,
               by: str | None = None, fixed: dict[str, Any] | None = None, mip_gap: float = 1e-4,
               time_limit: float | None = None, threads: int | None = None,
-              report: Callable[[str], None] | None = None) -> Breakeven:
+              report: Callable[[str], None] | None = None,
+              progress: Callable[[Progress], None] | None = None) -> Breakeven:
     """The value of ``parameter`` in ``[parameter.low, parameter.high]`` at which ``source`` enters the plan.
 
     ``source`` is a source name or a kind of source (``orbital``, ``build``...): the indicator is whether any
     matching source has MW online in the plan (``by="YYYY-MM"``: in a period starting by that month, for the
     price at which a source enters by a date). ``tolerance`` (default 1%
-    of the range) is the bracket width at which bisection stops; ``report`` gets a line after each solve. Raises
+    of the range) is the bracket width at which bisection stops; ``report`` gets a line after each solve,
+    ``progress`` the running solve's :class:`~solver.solve.Progress`. Raises
     ``ValueError`` if the indicator is the same at both ends."""
     check_source(instance, source)
     if not parameter.low < parameter.high:
@@ -196,7 +191,7 @@ def breakeven(instance: Instance, parameter: Parameter, source: str, *, toleranc
         else:
             planner.update(changed)
         # Only a proven optimum says whether the source belongs in the plan.
-        result = _solved(planner.solve(mip_gap=mip_gap, time_limit=time_limit, threads=threads),
+        result = _solved(planner.solve(mip_gap=mip_gap, time_limit=time_limit, threads=threads, progress=progress),
                          f"{parameter.label}={x:g}", optimal=True)
         matching = _matching(result, source, by)
         peak = float(result.plan.loc[matching, "mw_online"].max()) if matching.any() else 0.0
@@ -205,7 +200,7 @@ def breakeven(instance: Instance, parameter: Parameter, source: str, *, toleranc
         plans[x] = (planner.plan_vector(), peak > IN_PLAN_MW)
         if report:
             where = f"in the plan ({peak:,.1f} MW peak)" if peak > IN_PLAN_MW else "not in the plan"
-            report(f"solve {len(evaluations)}, {parameter.label}={x:,.6g}: {source} {where}; {_outcome(result)}")
+            report(f"solve {len(evaluations)}, {parameter.label}={x:,.6g}: {source} {where}; {result_words(result)}")
         return 1.0 if peak > IN_PLAN_MW else -1.0
 
     at_low, at_high = in_plan(low), in_plan(high)

@@ -320,9 +320,14 @@ def run_sweep(instance: Instance, spec: SweepSpec, out: str | Path, *, workers: 
              for i in todo)
     bar = _progress_bar(len(inputs), len(done), progress)
     start = time.perf_counter()
+    failed, widest_gap = 0, 0.0  # of the points solved now, shown beside the bar
     try:
         for row in _execute(tasks, executor, workers, point_function):
             store.add(row)
+            failed += row["status"] not in OK_STATUSES
+            if row["gap"] is not None and math.isfinite(row["gap"]):
+                widest_gap = max(widest_gap, row["gap"])
+            bar.set_postfix_str(f"{failed} without a plan, widest gap {widest_gap:.1e}", refresh=False)
             bar.update(1)
             if on_point is not None:
                 on_point(row)

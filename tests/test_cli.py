@@ -238,7 +238,8 @@ def test_no_banner_between_the_lines_of_a_sweeps_progress_bar(tmp_path):
     run = dcopt("sweep", SMALL, "--spec", INSTANCES / "sweeps" / "small_lhs.yaml", "--out", tmp_path, "--limit",
                 "2", "-j", "2")
     assert run.returncode == 0, run.stderr
-    assert "sweep:" in run.stderr  # the progress bar
+    assert "sweep:" in run.stderr  # the progress bar, with the points' failures and gaps beside it
+    assert re.search(r"0 without a plan, widest gap \d\.\de-\d\d", run.stderr)
     assert "HiGHS" not in run.stdout + run.stderr
 
 
@@ -265,6 +266,8 @@ def test_tornado_and_breakeven_write_their_outputs(tmp_path):
     assert "What changes in the plan" in run.stdout
     assert re.search(r"solve 1 of 5, the base case: \$[\d.]+B \(optimal, gap ", run.stderr)  # a line per solve
     assert "solve 3 of 5, " + ROCKET_PRICE + "=1000: $" in run.stderr
+    assert re.search(r"[+-]\$[\d.,]+[BM] ", run.stdout) and not re.search(r"\de[+-]\d", run.stdout)  # -$21.9M
+    assert "change at low" in run.stdout and "delta_low_usd" not in run.stdout
     tables = run.stdout.split("Table and chart written")[0]  # (that line holds a long temporary path)
     assert max(len(line) for line in tables.splitlines()) <= 120  # plan changes wrapped, not a wide column
     run = dcopt("breakeven", SMALL, "--param", ROCKET_PRICE, "--source", "orbital", "--between", "50", "20000",
@@ -275,6 +278,29 @@ def test_tornado_and_breakeven_write_their_outputs(tmp_path):
                      run.stderr)
     assert len(pd.read_csv(tmp_path / "breakeven.csv")) >= 2 + 5  # both ends, then log2(19950 / 500) halvings
     assert re.search(r"\$\d+\.\d\dB", run.stdout) and not re.search(r"\de\+\d", run.stdout)  # $7.34B, not 7.34e+09
+
+
+def test_marginal_re_solves_one_more_unit_of_each_limit_in_parallel(tmp_path):
+    """small has one site, the national cap and one vehicle: three re-solves on two workers, a line on standard
+    error as each ends; the summary has a section of its own for them, saying they are with the plan free."""
+    run = dcopt("marginal", SMALL, "-j", "2", "--out", tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert re.search(r"  the plan: \$7\.34B \(optimal, gap ", run.stderr)
+    ends = re.findall(r"  re-solve (\d) of 3, (site power plain|national cap terrestrial|launch cadence rocket): \$",
+                      run.stderr)
+    assert sorted(n for n, _ in ends) == ["1", "2", "3"] and len({w for _, w in ends}) == 3
+    assert "One more unit with the integer plan free" in run.stdout
+    assert re.search(r"site power plain +\$[\d.]+M \[\$[\d.]+M-\$[\d.]+M\], \$[\d.]+M per grid MW", run.stdout)
+    table = pd.read_csv(tmp_path / "one_more.csv")
+    assert list(table["name"]) == ["plain", "terrestrial", "rocket"]  # in case order, whichever finished first
+    fixed = dcopt("marginal", SMALL, "--fixed-plan-only", "--out", tmp_path / "fixed")
+    assert fixed.returncode == 0 and "re-solve" not in fixed.stderr
+    assert pd.read_csv(tmp_path / "fixed" / "one_more.csv").empty
+
+
+def test_one_more_is_part_of_the_report(tmp_path):
+    line = one_line_error(dcopt("solve", SMALL, "--one-more", "--out", tmp_path))
+    assert line.startswith("dcopt solve: --one-more adds re-solves to the report's marginal values: give --report")
 
 
 def test_sweep_resumes_from_its_output(tmp_path):

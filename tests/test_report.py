@@ -9,9 +9,12 @@ is the sweep's, a real sweep would only add seconds). Then ``dcopt report`` make
 from __future__ import annotations
 
 import base64
+import html
 import json
+import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import matplotlib.colors
@@ -21,8 +24,8 @@ from conftest import INSTANCES
 
 from solver import plots
 from solver.cli import main
-from solver.report import instance_figures, source_kind, write_report
-from solver.results import UNMET_SHOWN, format_usd
+from solver.report import MAX_TABLE_COLUMNS, instance_figures, source_kind, write_report
+from solver.results import CATEGORY_WORDS, UNMET_SHOWN, format_usd
 
 SMALL = INSTANCES / "small.yaml"
 SECTIONS = ("question", "answer", "plan", "costs", "marginal", "economics", "sensitivity", "assumptions", "run")
@@ -49,7 +52,7 @@ def _sweep_tables(folder: Path) -> None:
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("report")
-    assert main(["solve", str(SMALL), "--out", str(out), "--report", "--quiet"]) == 0
+    assert main(["solve", str(SMALL), "--out", str(out), "--report", "--one-more", "--quiet"]) == 0
     result_dir = out / "small"
     shutil.copy(result_dir / "report.html", out / "first_report.html")  # before the what-ifs are there
     assert main(["marginal", str(SMALL), "--out", str(result_dir / "marginal")]) == 0
@@ -99,8 +102,9 @@ def test_every_section_in_order(page):
 
 def test_images_are_embedded_and_nothing_is_external(page):
     sources = re.findall(r'<img src="([^"]*)"', page)
-    # capacity, costs, marginal, economics, tornado, break-even, sweep cost and sweep sources
-    assert len(sources) == 8
+    # capacity, costs, one more unit (plan free), marginal compute, economics, tornado, break-even, sweep cost and
+    # sweep sources
+    assert len(sources) == 9
     for src in sources:
         assert src.startswith("data:image/png;base64,")
         assert base64.b64decode(src.removeprefix("data:image/png;base64,"))[:8] == PNG_MAGIC
@@ -120,7 +124,8 @@ def test_numbers_match_the_result_files(folder, page):
     costs_html = _section(page, "costs")
     for category, amount in by_category.items():
         if abs(amount) > 5e-4:
-            assert re.search(rf"<td>{category}</td><td class=\"num\">{re.escape(f'{amount:,.2f}')}</td>", costs_html)
+            words = re.escape(html.escape(CATEGORY_WORDS[category]))  # as the console names them
+            assert re.search(rf"<td>{words}</td><td class=\"num\">{re.escape(f'{amount:,.2f}')}</td>", costs_html)
     demand = pd.read_csv(folder / "demand.csv")
     unmet = demand.groupby(["year", "workload"])[["unmet_units", "demand_units"]].sum()
     for (year, workload), row in unmet.iterrows():
@@ -152,8 +157,9 @@ def test_report_of_a_bare_result_folder_says_what_is_missing(folder, tmp_path):
     assert "No what-if results" in _section(page, "sensitivity")
     assert "instance file is not in the result folder" in _section(page, "assumptions")
     assert len(re.findall(r"<img ", page)) == 2  # capacity and costs
-    first = (folder.parent / "first_report.html").read_text()  # from solve --report: economics, no what-ifs
-    assert "Not computed" in _section(first, "marginal") and "Not computed" not in _section(first, "economics")
+    first = (folder.parent / "first_report.html").read_text()  # solve --report --one-more: no what-ifs yet
+    assert "Not computed" not in _section(first, "marginal") and "Not computed" not in _section(first, "economics")
+    assert "No what-if results" in _section(first, "sensitivity")
 
 
 def test_instance_figures_reads_comments_as_sources():
@@ -299,10 +305,23 @@ def test_what_ifs_of_another_instance_or_plan_are_flagged(folder, tmp_path):
     assert "computed on another instance: it is of source &#x27;moon_base&#x27;" in sensitivity
 
 
-def test_what_ifs_of_this_plan_are_not_flagged_and_say_what_was_checked(page):
+def test_what_ifs_of_this_plan_are_not_flagged(page):
     sensitivity = _section(page, "sensitivity")
-    assert "another plan or instance" not in sensitivity and 'class="warning"' not in _section(page, "marginal")
-    assert "breakeven.json does not record the instance; checked:" in sensitivity
+    assert 'class="warning"' not in sensitivity and 'class="warning"' not in _section(page, "marginal")
+    assert "does not record" not in sensitivity  # no note of what could not be checked: the file says
+
+
+@pytest.mark.parametrize(("facts", "flag"), [
+    ({"instance": "other"}, "computed on instance &#x27;other&#x27;, not on this plan&#x27;s &#x27;small&#x27;"),
+    ({"instance": None}, "written without the name of its instance"),
+])
+def test_a_breakeven_of_another_or_an_unnamed_instance_is_flagged(folder, tmp_path, facts, flag):
+    copy = _copy(folder, tmp_path)
+    breakeven = json.loads((copy / "breakeven.json").read_text())
+    assert breakeven["instance"] == "small" and breakeven["set"] == {}
+    changed = {key: value for key, value in {**breakeven, **facts}.items() if value is not None}
+    (copy / "breakeven.json").write_text(json.dumps(changed))
+    assert f'<p class="warning">This break-even was {flag}' in _section(_report(copy), "sensitivity")
 
 
 def test_files_beside_the_folder_of_another_instance_are_not_shown(folder, tmp_path):
@@ -355,12 +374,16 @@ def test_the_description_is_the_parsed_one(folder, tmp_path):
     assert "This instance: Two &quot;quoted&quot; words &amp; more</p>" in _section(_report(copy), "question")
 
 
-def test_levelized_table_shows_the_total_first_and_tables_scroll(page):
+def test_levelized_table_shows_the_total_first_and_splits_to_fit_the_page(page, folder):
     economics = _section(page, "economics")
-    head = re.search(r"<thead><tr>(.*?)</tr>", economics).group(1)
-    assert re.findall(r"<th>(.*?)</th>", head)[:4] == ["source", "kind", "start_year", "total"]
-    assert all(re.search(r'<div class="scroll">\s*$', page[:m.start()]) for m in re.finditer("<table><thead>", page)
-               if not page[:m.start()].endswith("</summary>") and "field</th>" not in page[m.start():m.start() + 40])
+    heads = [re.findall(r"<th>(.*?)</th>", head) for head in re.findall(r"<thead><tr>(.*?)</tr>", economics)]
+    assert heads[0][:4] == ["source", "kind", "start_year", "total"]
+    # Split by columns, each part repeating the row labels, none wider than the page allows.
+    components = set(pd.read_csv(folder / "economics.csv").query("start_year == 2026")["component"])
+    assert len(heads) >= 2 and all(h[:3] == ["source", "kind", "start_year"] for h in heads)
+    assert all(len(h) <= MAX_TABLE_COLUMNS for h in heads) and {c for h in heads for c in h[3:]} == components | {
+        "total"}
+    assert "scroll" not in page
 
 
 def test_costs_chart_keeps_the_salvage_out_of_the_last_year(folder, tmp_path, page):
@@ -450,3 +473,72 @@ def test_levelized_chart_is_of_one_start_year(folder, tmp_path, page):
     assert "capacity started in 2026" in svg and "cannot start in 2026: sat" in svg
     assert "capacity started in 2026" in _section(page, "economics")  # 2028 is outside the small horizon
     assert "Cannot start in 2026: sat." in _section(page, "economics")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The report as a reader prints it: headless Chromium (Debian's package; .ci/run installs it) prints report.html to
+# PDF, and lays the page out at the printed width to measure every element.
+
+BROWSER = next((shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome")
+                if shutil.which(name)), None)
+A4_CONTENT_PX = round((210 - 2 * 12) / 25.4 * 96)  # the page's width between the report's @page margins, CSS px
+needs_browser = pytest.mark.skipif(BROWSER is None and os.environ.get("DCOPT_REQUIRE_BROWSER") != "1",
+                                   reason="no Chromium here (CI installs it and sets DCOPT_REQUIRE_BROWSER=1)")
+
+
+def _chromium(*args: str) -> subprocess.CompletedProcess:
+    assert BROWSER is not None, "DCOPT_REQUIRE_BROWSER=1 but no chromium on PATH"
+    return subprocess.run([BROWSER, "--headless", "--no-sandbox", "--disable-gpu", *args], capture_output=True,
+                          text=True, timeout=120, check=True)
+
+
+@pytest.fixture(scope="module")
+def printed(folder: Path) -> tuple[str, list[str]]:
+    """The report printed to PDF as a reader would: (all its text, one string per page)."""
+    from pypdf import PdfReader
+
+    pdf = folder.parent / "report.pdf"
+    _chromium("--no-pdf-header-footer", f"--print-to-pdf={pdf}", (folder / "report.html").resolve().as_uri())
+    reader = PdfReader(pdf)
+    images = sum(len(page.images) for page in reader.pages)
+    return images, [page.extract_text() for page in reader.pages]
+
+
+def _printed_html(page: str) -> str:
+    """What a printout shows of the page: closed <details> print only their summary line."""
+    return re.sub(r"<details>.*?</details>", "", page, flags=re.DOTALL)
+
+
+@needs_browser
+def test_printed_report_has_every_chart_and_every_table_column(page, printed):
+    images, pages = printed
+    # The small instance's full report prints on 9 pages; many more would mean a table or a chart run wild.
+    assert 6 <= len(pages) <= 14
+    assert images == page.count("<img ") >= 9
+    text = re.sub(r"\s+", "", "".join(pages))
+    shown = _printed_html(page)
+    headers = {html.unescape(re.sub(r"<[^>]+>", "", h)) for h in re.findall(r"<th>(.*?)</th>", shown)}
+    # A column lost off the right edge of the page takes its heading with it.
+    missing = [h for h in headers if re.sub(r"\s+", "", h) not in text]
+    assert headers and not missing
+
+
+@needs_browser
+def test_every_element_fits_the_printed_page_width(folder, page):
+    """Laid out with the print styles at the width of an A4 page between its margins, nothing reaches past the
+    right edge and nothing scrolls inside a box (the old levelized-cost and marginal tables did)."""
+    probe = ("<script>const width = document.documentElement.clientWidth, over = [];"
+             "for (const e of document.querySelectorAll('body *')) {"
+             "  const right = e.getBoundingClientRect().right;"
+             "  const scrolls = e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX != 'visible';"
+             "  if (right > width + 1 || scrolls)"
+             "    over.push(e.tagName + ' ' + (e.textContent || '').slice(0, 40) + ' ' + Math.round(right));"
+             "}"
+             "document.body.setAttribute('data-width', width);"
+             "document.body.setAttribute('data-over', JSON.stringify(over));</script>")
+    laid_out = folder.parent / "print_layout.html"
+    laid_out.write_text(page.replace("@media print", "@media all").replace("</body>", probe + "</body>"))
+    dom = _chromium(f"--window-size={A4_CONTENT_PX},1200", "--dump-dom", laid_out.resolve().as_uri()).stdout
+    width = int(re.search(r'data-width="(\d+)"', dom).group(1))
+    over = json.loads(html.unescape(re.search(r'data-over="([^"]*)"', dom).group(1)))
+    assert A4_CONTENT_PX - 40 <= width <= A4_CONTENT_PX and over == []

@@ -29,7 +29,7 @@ from solver.marginal import format_marginal, marginal_values, one_more_values
 from solver.params import Parameter, parse_param
 from solver.results import format_summary, format_usd, readable_table, result_words, write_atomic
 from solver.schema import SOURCE_KINDS, Instance
-from solver.solve import Planner, Progress
+from solver.solve import Planner, Progress, numbered_log
 from solver.timegrid import TimeGrid
 from solver.workers import spawn_manager, spawn_pool, submit, terminate
 
@@ -87,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
                           help="re-solves run in parallel processes (one HiGHS thread each)")
     marginal.add_argument("--fixed-plan-only", action="store_true", help="only the values with the integer plan "
                           "fixed (one LP); no re-solves with one more unit of site power, cadence or cap")
-    _progress_option(marginal)
+    _progress_options(marginal)
 
     tornado = commands.add_parser("tornado", help="re-solve with each parameter at its low and high value; "
                                   "rank by the swing of the net present cost (table and PNG chart)")
@@ -109,7 +109,12 @@ def _parser() -> argparse.ArgumentParser:
     breakeven.add_argument("--by", default=None, metavar="YYYY-MM", help="count only MW online in periods starting "
                            "by this month (the break-even of entering by then)")
     breakeven.add_argument("--tolerance", type=_bounded(float, 0, open_low=True), default=None,
-                           help="width of the final bracket, in the parameter's unit (default: 1%% of B - A)")
+                           help="width of the final bracket of a bisection, in the parameter's unit (default: 1%% "
+                           "of B - A)")
+    breakeven.add_argument("--method", choices=("auto", "lines", "bisection"), default="auto",
+                           help="lines: the plans' cost lines locate the break-even (a parameter that only moves "
+                           "costs, linearly: a few solves); bisection: on the plan indicator; auto (default): lines "
+                           "where they apply")
     _what_if_options(breakeven)
 
     sweep = commands.add_parser("sweep", help="solve every point of a Latin hypercube or Sobol' design; "
@@ -185,13 +190,24 @@ def _what_if_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--time-limit", type=SECONDS, default=None, metavar="S", help="seconds per solve")
     command.add_argument("--gap", type=GAP, default=1e-4, metavar="G", help="relative MIP gap (default 1e-4)")
     command.add_argument("--threads", type=COUNT, default=None, help="HiGHS threads (default: HiGHS's choice)")
-    _progress_option(command)
+    _progress_options(command)
 
 
-def _progress_option(command: argparse.ArgumentParser) -> None:
+def _progress_options(command: argparse.ArgumentParser) -> None:
+    """--progress, --log and -v of a command that solves many times."""
     command.add_argument("--progress", type=_bounded(float, 0), default=PROGRESS_EVERY_S, metavar="S",
                          help="a line on the running solve (time, best plan, bound, gap) on standard error: live on "
                          f"a terminal, else every S seconds (default {PROGRESS_EVERY_S:g}; 0: none)")
+    command.add_argument("--log", type=Path, default=None, metavar="FILE", help="write HiGHS's own log of each "
+                         "solve, to FILE-<solve>.log")
+    command.add_argument("-v", "--verbose", action="store_true", help="print HiGHS's own log (no progress lines)")
+
+
+def _log_options(args: argparse.Namespace) -> dict:
+    """The HiGHS log options of a what-if command, its --log stem checked to be writable before any solve."""
+    if args.log is not None:
+        check_file(args.log, f"dcopt {args.command}: --log")
+    return {"log": args.verbose, "log_file": str(args.log) if args.log is not None else None}
 
 
 def _version() -> str:
@@ -521,15 +537,20 @@ def marginal_command(args: argparse.Namespace) -> int:
     path: Path = args.instance
     out = _out(args, Path("results") / path.stem / "marginal")
     instance = load_instance(path)
-    finished, progress = _solve_reporters(args.progress)
+    if args.verbose and args.jobs > 1:
+        raise InstanceError("dcopt marginal: -v prints HiGHS's log, which needs one solve at a time (-j 1); "
+                            "use --log FILE with -j")
+    logs = _log_options(args)
+    finished, progress = _solve_reporters(0 if args.verbose else args.progress)
     try:
         planner = Planner(instance)
-        result = planner.solve(time_limit=args.time_limit, mip_gap=args.gap, threads=1, progress=progress)
+        result = planner.solve(time_limit=args.time_limit, mip_gap=args.gap, threads=1, progress=progress,
+                               log=args.verbose, log_file=numbered_log(logs["log_file"], "plan"))
         finished(f"the plan: {result_words(result)}")
         values = marginal_values(planner, result)
         if not args.fixed_plan_only:
             values.one_more = one_more_values(planner, result, mip_gap=args.gap, time_limit=args.time_limit,
-                                              workers=args.jobs, report=finished)
+                                              workers=args.jobs, report=finished, log_file=logs["log_file"])
     except ValueError as exc:  # no plan: infeasible, nothing found within the time limit...
         print(f"{path}: {exc}", file=sys.stderr)
         return EXIT_SOLVE_FAILED
@@ -562,15 +583,17 @@ def tornado_command(args: argparse.Namespace) -> int:
     parameters = [parse_param(line) for line in lines]
     out = _out(args, Path("results") / args.instance.stem)
     instance = load_instance(args.instance)
-    finished, progress = _solve_reporters(args.progress)
+    logs = _log_options(args)
+    finished, progress = _solve_reporters(0 if args.verbose else args.progress)
     result = tornado(instance, parameters, fixed=_fixed_changes(args.fixed), mip_gap=args.gap,
-                     time_limit=args.time_limit, threads=args.threads, report=finished, progress=progress)
+                     time_limit=args.time_limit, threads=args.threads, report=finished, progress=progress, **logs)
     out.mkdir(parents=True, exist_ok=True)
     result.to_csv(out / "tornado.csv")
     plot_tornado(result.table, out / "tornado", base_usd=result.base_usd)
     shown = result.table[["parameter", "low", "high", "delta_low_usd", "delta_high_usd", "swing_usd"]].copy()
-    for column in ("delta_low_usd", "delta_high_usd", "swing_usd"):
+    for column in ("delta_low_usd", "delta_high_usd"):
         shown[column] = shown[column].map(lambda v: ("+" if v >= 0 else "-") + format_usd(abs(v)))
+    shown["swing_usd"] = shown["swing_usd"].map(format_usd)
     shown.columns = ["parameter", "low", "high", "change at low", "change at high", "swing"]
     print(f"Tornado of {instance.name}: base net present cost {format_usd(result.base_usd)}")
     print(readable_table(shown))
@@ -597,11 +620,12 @@ def breakeven_command(args: argparse.Namespace) -> int:
     check_source(instance, args.source, "dcopt breakeven: --source")
     if args.by is not None:
         check_month_in_horizon(instance, args.by, "dcopt breakeven: --by")
+    logs = _log_options(args)
     try:
-        finished, progress = _solve_reporters(args.progress)
+        finished, progress = _solve_reporters(0 if args.verbose else args.progress)
         result = breakeven(instance, parameter, args.source, tolerance=args.tolerance, by=args.by,
                            fixed=_fixed_changes(args.fixed), mip_gap=args.gap, time_limit=args.time_limit,
-                           threads=args.threads, report=finished, progress=progress)
+                           threads=args.threads, report=finished, progress=progress, method=args.method, **logs)
     except InstanceError:
         raise
     except (ValueError, RuntimeError) as exc:  # no sign change between the ends, or a solve without a plan
@@ -614,7 +638,7 @@ def breakeven_command(args: argparse.Namespace) -> int:
              "source": result.source, "value": result.value,
              "bracket": list(result.bracket), "tolerance": result.tolerance, "in_plan_below": result.in_plan_below,
              "by": result.by, "noise_band": result.noise_band if math.isfinite(result.noise_band) else None,
-             "mip_gap": result.mip_gap, "summary": result.summary()}
+             "mip_gap": result.mip_gap, "method": result.method, "summary": result.summary()}
     write_atomic(out / "breakeven.json", json.dumps(facts, indent=2, default=str))
     print(result.summary())
     print(readable_table(result.evaluations))

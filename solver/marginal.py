@@ -50,7 +50,7 @@ from models.parts import COMPUTE, MONEY
 from solver.instance import with_changes
 from solver.results import Result, format_usd, write_atomic
 from solver.schema import Instance
-from solver.solve import Planner
+from solver.solve import Planner, numbered_log
 from solver.workers import spawn_pool, submit, terminate
 
 TABLES = ("compute", "site_power", "launch", "national_cap", "cost_ranging", "one_more")
@@ -418,6 +418,7 @@ class OneMoreTask:
     time_limit_s: float | None
     start: np.ndarray | None  # the base plan, a feasible start: each case only relaxes a limit
     start_columns: tuple[str, ...] | None
+    log_file: str | None = None  # HiGHS's log of this re-solve
 
 
 def solve_one_more(task: OneMoreTask) -> dict[str, Any]:
@@ -429,7 +430,8 @@ def solve_one_more(task: OneMoreTask) -> dict[str, Any]:
         if (task.start is not None and planner.compiled is not None
                 and tuple(planner.compiled.column_names) == task.start_columns):
             planner.offer_start(task.start)
-        result = planner.solve(mip_gap=task.mip_gap, time_limit=task.time_limit_s, threads=1, explain=False)
+        result = planner.solve(mip_gap=task.mip_gap, time_limit=task.time_limit_s, threads=1, explain=False,
+                               log_file=task.log_file)
         row.update(status=result.status, npc_usd=result.objective_usd, bound_usd=result.bound_usd, gap=result.gap,
                    message=result.message or None)
     except Exception as exc:  # noqa: BLE001 - one case's failure is a row, the others go on
@@ -440,7 +442,7 @@ def solve_one_more(task: OneMoreTask) -> dict[str, Any]:
 
 def one_more_values(planner: Planner, result: Result, *, mip_gap: float = 1e-4, time_limit: float | None = None,
                     workers: int = 1, executor: cf.Executor | None = None,
-                    report: Callable[[str], None] | None = None) -> pd.DataFrame:
+                    report: Callable[[str], None] | None = None, log_file: str | None = None) -> pd.DataFrame:
     """What one more unit of site power, launch cadence or national cap saves with the integer plan free: one MILP
     re-solve per :func:`one_more_cases`, started from the plan of ``result`` (the planner's latest solve).
 
@@ -448,13 +450,14 @@ def one_more_values(planner: Planner, result: Result, *, mip_gap: float = 1e-4, 
     the bracket the two solves' gaps allow (the re-solve's bound and incumbent against the base's), never below 0,
     for more of a limit cannot cost more; ``decided`` says the bracket excludes 0. ``executor``: any
     ``concurrent.futures.Executor`` (a Dask ``client.get_executor()``, as for sweeps); else ``workers`` spawned
-    processes (1: in this process)."""
+    processes (1: in this process). ``log_file``: HiGHS's log of each re-solve in ``<stem>-<limit>-<name>.log``."""
     if not result.has_plan:
         raise ValueError(f"{planner.instance.name}: no plan to re-solve from: {result.status}")
     cases = one_more_cases(planner.instance)
     start = planner.plan_vector()
     columns = tuple(planner.compiled.column_names) if start is not None else None
-    tasks = [OneMoreTask(planner.instance, case, mip_gap, time_limit, start, columns) for case in cases]
+    tasks = [OneMoreTask(planner.instance, case, mip_gap, time_limit, start, columns,
+                         numbered_log(log_file, f"{case.resource}-{case.name}".replace(" ", "_"))) for case in cases]
     rows: list[dict | None] = [None] * len(tasks)
 
     def done(i: int, row: dict) -> None:

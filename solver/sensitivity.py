@@ -5,11 +5,19 @@ instance's values), in one :class:`~solver.solve.Planner` changed in place, and 
 of the net present cost, saying which sources enter, leave or change in each case.
 
 :func:`breakeven` finds the value of a parameter at which a source (or a kind of source, such as ``orbital``)
-enters or leaves the optimal plan: ``scipy.optimize.bisect`` on the plan indicator brackets it to the tolerance,
-then the two plans either side of the bracket are costed with the decisions fixed and ``scipy.optimize.brentq``
-finds where their costs cross. Near the break-even the two plans cost nearly the same, so the MILP gap decides
-which one a solve returns: the result states the width of the parameter band within which the gap leaves the
-indicator undecided (``noise_band``), so a tolerance finer than that band is known to be solver noise.
+enters or leaves the optimal plan. For a parameter that only moves costs, and moves them linearly (a price, a
+scaled cost), each plan's cost is a line in the parameter and the optimal cost the lower envelope of those lines,
+a concave piecewise-linear function: plans, not bisection steps, locate the break-even. The plans at the two ends
+are costed along the range, the next solve is where their lines cross, and either no plan beats the two lines
+there (then the envelope is those two lines on the whole range, by concavity, and the crossing is the
+break-even) or a new plan does and replaces the end whose indicator it shares. That takes one solve per plan on
+the envelope between the two ends, plus two, rather than log2(range / tolerance). Otherwise (the parameter moves
+a bound, a coefficient or the model's shape) ``scipy.optimize.bisect`` on the plan indicator brackets the
+break-even to the tolerance, then the two plans either side are costed with the decisions fixed and
+``scipy.optimize.brentq`` finds where their costs cross. Near the break-even the two plans cost nearly the
+same, so the MILP gap decides which one a solve returns: the result states the width of the parameter band
+within which the gap leaves the indicator undecided (``noise_band``), so a tolerance finer than that band is
+known to be solver noise.
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ from solver.instance import InstanceError
 from solver.params import Parameter, apply, check
 from solver.results import result_words, write_atomic
 from solver.schema import MONTH_PATTERN, SOURCE_KINDS, Instance, month_index
-from solver.solve import Planner, Progress, Result
+from solver.solve import Planner, Progress, Result, numbered_log
 from solver.sweep import IN_PLAN_MW, point_outputs
 
 CHANGE_SHARE = 0.01  # a source "changes" when its MW-months move by more than 1%
@@ -68,18 +76,20 @@ class Tornado:
 def tornado(instance: Instance, parameters: list[Parameter], *, fixed: dict[str, Any] | None = None,
             mip_gap: float = 1e-4, time_limit: float | None = None, threads: int | None = None,
             report: Callable[[str], None] | None = None,
-            progress: Callable[[Progress], None] | None = None) -> Tornado:
+            progress: Callable[[Progress], None] | None = None, log: bool = False,
+            log_file: str | None = None) -> Tornado:
     """Re-solve with each parameter at its low and high value in turn; rank by the swing of the net present cost.
 
     ``fixed`` changes (path -> content) apply to every solve, the base included; ``report`` gets a line after
-    each solve, ``progress`` the running solve's :class:`~solver.solve.Progress`."""
+    each solve, ``progress`` the running solve's :class:`~solver.solve.Progress`; ``log`` prints HiGHS's log,
+    ``log_file`` writes solve k's to ``<log_file stem>-k.log``."""
     check(instance, parameters, fixed)
     # Every case is built (and so validated) before the first solve.
     cases = {(parameter, end): apply(instance, {parameter: getattr(parameter, end)}, fixed)
              for parameter in parameters for end in ("low", "high")}
     planner = Planner(apply(instance, {}, fixed))
-    options = {"mip_gap": mip_gap, "time_limit": time_limit, "threads": threads, "progress": progress}
-    base = _solved(planner.solve(**options), "the base case", optimal=False)
+    options = {"mip_gap": mip_gap, "time_limit": time_limit, "threads": threads, "progress": progress, "log": log}
+    base = _solved(planner.solve(**options, log_file=numbered_log(log_file, 1)), "the base case", optimal=False)
     total = 1 + 2 * len(parameters)
     if report:
         report(f"solve 1 of {total}, the base case: {result_words(base)}")
@@ -89,9 +99,10 @@ def tornado(instance: Instance, parameters: list[Parameter], *, fixed: dict[str,
         row: dict[str, Any] = {"parameter": parameter.label, "low": parameter.low, "high": parameter.high}
         for end in ("low", "high"):
             planner.update(cases[parameter, end])
-            result = planner.solve(**options)
+            k = 2 + 2 * len(rows) + (end == "high")
+            result = planner.solve(**options, log_file=numbered_log(log_file, k))
             if report:
-                report(f"solve {2 + 2 * len(rows) + (end == 'high')} of {total}, {parameter.label}="
+                report(f"solve {k} of {total}, {parameter.label}="
                        f"{getattr(parameter, end):g}: {result_words(result)}")
             row[f"status_{end}"] = result.status
             row[f"npc_{end}_usd"] = result.objective_usd if result.has_plan else math.nan
@@ -123,6 +134,13 @@ def plan_change(before: dict[str, dict], after: dict[str, dict]) -> str:
     return "; ".join(changes) or "same sources"
 
 
+def plain(number: float) -> str:
+    """A parameter value for a person: digits with separators (3,333,333), not 3.33333e+06."""
+    if number != 0 and abs(number) < 1e-3 or abs(number) >= 1e15:
+        return f"{number:.4g}"
+    return f"{number:,.6f}".rstrip("0").rstrip(".") if abs(number) < 1e5 else f"{number:,.0f}"
+
+
 @dataclass
 class Breakeven:
     """Where ``source`` enters or leaves the plan as ``parameter`` moves over ``[low, high]``."""
@@ -137,13 +155,15 @@ class Breakeven:
     noise_band: float  # width of parameter values within which the MILP gap cannot tell the two plans apart
     mip_gap: float
     evaluations: pd.DataFrame = field(repr=False)
+    method: str = "bisection"  # or "plan lines" (a parameter that moves costs linearly)
 
     def summary(self) -> str:
         side = "below" if self.in_plan_below else "above"
         when = f" (online by {self.by})" if self.by else ""
-        lines = [f"{self.source} is in the plan{when} for {self.parameter} {side} {self.value:,.6g} "
-                 f"(bracket {self.bracket[0]:,.6g} .. {self.bracket[1]:,.6g}, tolerance {self.tolerance:g}; "
-                 f"{len(self.evaluations)} MILP solves at gap {self.mip_gap:g})"]
+        how = (f"bracket {plain(self.bracket[0])} .. {plain(self.bracket[1])}, tolerance {plain(self.tolerance)}"
+               if self.method == "bisection" else "located by the plans' cost lines")
+        lines = [f"{self.source} is in the plan{when} for {self.parameter} {side} {plain(self.value)} "
+                 f"({how}; {len(self.evaluations)} MILP solves at gap {self.mip_gap:g})"]
         if math.isfinite(self.noise_band):
             verdict = ("within the tolerance" if self.noise_band <= self.tolerance
                        else "WIDER than the tolerance: tighten --gap for an answer that is not solver noise")
@@ -157,15 +177,20 @@ def breakeven(instance: Instance, parameter: Parameter, source: str, *, toleranc
               by: str | None = None, fixed: dict[str, Any] | None = None, mip_gap: float = 1e-4,
               time_limit: float | None = None, threads: int | None = None,
               report: Callable[[str], None] | None = None,
-              progress: Callable[[Progress], None] | None = None) -> Breakeven:
+              progress: Callable[[Progress], None] | None = None, log: bool = False,
+              log_file: str | None = None, method: str = "auto") -> Breakeven:
     """The value of ``parameter`` in ``[parameter.low, parameter.high]`` at which ``source`` enters the plan.
 
     ``source`` is a source name or a kind of source (``orbital``, ``build``...): the indicator is whether any
     matching source has MW online in the plan (``by="YYYY-MM"``: in a period starting by that month, for the
     price at which a source enters by a date). ``tolerance`` (default 1%
     of the range) is the bracket width at which bisection stops; ``report`` gets a line after each solve,
-    ``progress`` the running solve's :class:`~solver.solve.Progress`. Raises
+    ``progress`` the running solve's :class:`~solver.solve.Progress`; ``log`` prints HiGHS's log, ``log_file``
+    writes solve k's to ``<log_file stem>-k.log``. ``method``: ``"auto"`` (plan lines where the parameter moves
+    costs linearly, else bisection), ``"bisection"`` or ``"lines"`` (an error where it does not apply). Raises
     ``ValueError`` if the indicator is the same at both ends."""
+    if method not in ("auto", "bisection", "lines"):
+        raise InstanceError(f"method {method!r}: expected auto, bisection or lines")
     check_source(instance, source)
     if not parameter.low < parameter.high:
         raise InstanceError(f"{parameter.label}: expected a range LOW < HIGH to search, got "
@@ -180,6 +205,7 @@ def breakeven(instance: Instance, parameter: Parameter, source: str, *, toleranc
     planner: Planner | None = None
     evaluations: list[dict] = []
     plans: dict[float, tuple[np.ndarray, bool]] = {}
+    models: dict[float, Any] = {}  # the compiled model at each value solved: its costs, rows and bounds
 
     def in_plan(x: float) -> float:
         if x in plans:  # scipy's bisect evaluates the ends again
@@ -191,16 +217,18 @@ def breakeven(instance: Instance, parameter: Parameter, source: str, *, toleranc
         else:
             planner.update(changed)
         # Only a proven optimum says whether the source belongs in the plan.
-        result = _solved(planner.solve(mip_gap=mip_gap, time_limit=time_limit, threads=threads, progress=progress),
+        result = _solved(planner.solve(mip_gap=mip_gap, time_limit=time_limit, threads=threads, progress=progress,
+                                       log=log, log_file=numbered_log(log_file, len(evaluations) + 1)),
                          f"{parameter.label}={x:g}", optimal=True)
         matching = _matching(result, source, by)
         peak = float(result.plan.loc[matching, "mw_online"].max()) if matching.any() else 0.0
         evaluations.append({"value": x, "in_plan": peak > IN_PLAN_MW, "peak_mw": peak, "status": result.status,
                             "npc_usd": result.objective_usd, "gap": result.gap})
         plans[x] = (planner.plan_vector(), peak > IN_PLAN_MW)
+        models[x] = planner.compiled
         if report:
             where = f"in the plan ({peak:,.1f} MW peak)" if peak > IN_PLAN_MW else "not in the plan"
-            report(f"solve {len(evaluations)}, {parameter.label}={x:,.6g}: {source} {where}; {result_words(result)}")
+            report(f"solve {len(evaluations)}, {parameter.label}={plain(x)}: {source} {where}; {result_words(result)}")
         return 1.0 if peak > IN_PLAN_MW else -1.0
 
     at_low, at_high = in_plan(low), in_plan(high)
@@ -208,16 +236,101 @@ def breakeven(instance: Instance, parameter: Parameter, source: str, *, toleranc
         where = ("in the plan" if at_low > 0 else "not in the plan") + (f" by {by}" if by else "")
         raise ValueError(f"{source} is {where} at both {parameter.label}={low:g} and {high:g}: "
                          "no break-even between them")
+    in_plan_below = bool(at_low > 0)
+    if method != "bisection":
+        found = _by_plan_lines(in_plan, plans, models, low, high, mip_gap, tolerance)
+        if found is not None:
+            value, band = found
+            half = band / 2 if math.isfinite(band) else 0.0
+            return Breakeven(parameter=parameter.label, source=source, value=value,
+                             bracket=(value - half, value + half), tolerance=tolerance, in_plan_below=in_plan_below,
+                             by=by, noise_band=band, mip_gap=mip_gap, method="plan lines",
+                             evaluations=pd.DataFrame(evaluations).sort_values("value", ignore_index=True))
+        if method == "lines":
+            raise ValueError(f"{parameter.label} does not move costs alone, or not linearly: its break-even cannot "
+                             "be located by plan lines (use bisection)")
     optimize.bisect(in_plan, low, high, xtol=tolerance, rtol=4 * np.finfo(float).eps)
     table = pd.DataFrame(evaluations)
     inside = table[table["in_plan"]]["value"]
     outside = table[~table["in_plan"]]["value"]
-    in_plan_below = bool(at_low > 0)
     bracket = (inside.max(), outside.min()) if in_plan_below else (outside.max(), inside.min())
     value, band = _crossing(instance, parameter, fixed, bracket, plans, mip_gap, planner)
     return Breakeven(parameter=parameter.label, source=source, value=value, bracket=bracket, tolerance=tolerance,
                      in_plan_below=in_plan_below, by=by, noise_band=band, mip_gap=mip_gap,
                      evaluations=table.sort_values("value", ignore_index=True))
+
+
+MAX_LINE_STEPS = 30  # plans on the envelope between the two ends; more means the costs are not what they seem
+
+
+def _by_plan_lines(in_plan: Callable[[float], float], plans: dict, models: dict, low: float, high: float,
+                   mip_gap: float, tolerance: float) -> tuple[float, float] | None:
+    """The break-even from the plans' cost lines, and its noise band; None where the parameter does not move the
+    costs alone and linearly (the model's rows, bounds or matrix differ between values, or a cost off the line
+    through the ends), which the bisection then handles from the evaluations made so far.
+
+    Each plan x costs c(v)·x + offset(v) at value v (the compiled model's costs): a line in v when c is linear.
+    Between ends a < b whose plans differ in the indicator, the next solve is at the crossing v of their lines.
+    If the optimum there is not below the lines (by more than the gap allows), the envelope is the two lines on
+    [a, b] (a concave function that meets a line at both ends of an interval and stays below it is that line)
+    and v is the break-even; else the new plan replaces the end whose indicator it shares."""
+    a, b = low, high
+    if not _same_rows(models[a], models[b]):
+        return None
+    c_a, c_b = _costs(models[a]), _costs(models[b])
+
+    def line(plan: np.ndarray, v: float) -> float:  # the plan's cost at v, linear between the ends' costs
+        w = (v - low) / (high - low)
+        return float((1 - w) * (c_a[0] @ plan + c_a[1]) + w * (c_b[0] @ plan + c_b[1]))
+
+    for _ in range(MAX_LINE_STEPS):
+        plan_a, plan_b = plans[a][0], plans[b][0]
+        if plan_a is None or plan_b is None:
+            return None
+        slope_a, slope_b = line(plan_a, high) - line(plan_a, low), line(plan_b, high) - line(plan_b, low)
+        if slope_a == slope_b:
+            return None
+        v = low + (line(plan_b, low) - line(plan_a, low)) / (slope_a - slope_b) * (high - low)
+        gap_money = mip_gap * max(abs(line(plan_a, v)), abs(line(plan_b, v)), 1e-9)
+        band = 2 * gap_money * (high - low) / abs(slope_a - slope_b)
+        if not a < v < b or b - a <= min(tolerance, band):  # the ends' plans cross at the edge: nothing between
+            return (min(max(v, a), b), band)
+        flag = in_plan(v)
+        if not _same_rows(models[a], models[v]) or not _on_line(models[v], c_a, c_b, (v - low) / (high - low)):
+            return None
+        plan_v = plans[v][0]
+        if plan_v is None:
+            return None
+        if line(plan_v, v) >= min(line(plan_a, v), line(plan_b, v)) - gap_money:
+            return v, band
+        if flag == (1.0 if plans[a][1] else -1.0):
+            a = v
+        else:
+            b = v
+    return None
+
+
+def _costs(compiled) -> tuple[np.ndarray, float]:
+    return np.asarray(compiled.lp.col_cost_, dtype=float), float(compiled.lp.offset_)
+
+
+def _same_rows(one, other) -> bool:
+    """Whether two compiled models differ at most in their costs (same columns, rows, bounds and matrix)."""
+    if one is None or other is None or one.column_names != other.column_names or one.row_names != other.row_names:
+        return False
+    x, y = one.lp, other.lp
+    same_bounds = all(np.array_equal(np.asarray(getattr(x, name)), np.asarray(getattr(y, name)))
+                      for name in ("row_lower_", "row_upper_", "col_lower_", "col_upper_", "integrality_"))
+    return same_bounds and (one.matrix() != other.matrix()).nnz == 0
+
+
+def _on_line(compiled, c_low: tuple[np.ndarray, float], c_high: tuple[np.ndarray, float], w: float) -> bool:
+    """Whether the model's costs are the interpolation, at share ``w`` of the range, of the ends' costs."""
+    costs, offset = _costs(compiled)
+    expected = (1 - w) * c_low[0] + w * c_high[0]
+    scale = max(float(np.abs(c_low[0]).max(initial=0)), float(np.abs(c_high[0]).max(initial=0)), 1.0)
+    return bool(np.allclose(costs, expected, rtol=1e-9, atol=1e-9 * scale)
+                and math.isclose(offset, (1 - w) * c_low[1] + w * c_high[1], rel_tol=1e-9, abs_tol=1e-9 * scale))
 
 
 def _crossing(instance: Instance, parameter: Parameter, fixed, bracket: tuple[float, float], plans: dict,

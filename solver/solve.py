@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import highspy
@@ -399,6 +400,15 @@ def max_violation(compiled: CompiledModel, levels: np.ndarray) -> float:
               np.asarray(lp.col_lower_) - levels, levels - np.asarray(lp.col_upper_),
               np.abs(levels[integer] - np.round(levels[integer])))
     return float(max(0.0, *(float(np.max(m, initial=0.0)) for m in misses)))
+
+
+def numbered_log(path: str | Path | None, label: int | str) -> str | None:
+    """``FILE.log`` -> ``FILE-<label>.log``: one HiGHS log per solve for a command that solves many times (HiGHS
+    starts its log file afresh at each solve)."""
+    if path is None:
+        return None
+    path = Path(path)
+    return str(path.with_name(f"{path.stem}-{label}{path.suffix or '.log'}"))
 
 
 def solve(instance: Instance, *, time_limit: float | None = None, mip_gap: float = 1e-4,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -258,8 +259,9 @@ def test_what_if_commands_reject_a_bad_path_in_one_line(tmp_path):
 
 def test_tornado_and_breakeven_write_their_outputs(tmp_path):
     run = dcopt("tornado", SMALL, "--param", f"{ROCKET_PRICE}=100:1000", "--param",
-                "demand.training.growth_law.start_units*=0.8:1.2", "--out", tmp_path)
+                "demand.training.growth_law.start_units*=0.8:1.2", "--out", tmp_path, "--log", tmp_path / "h.log")
     assert run.returncode == 0, run.stderr
+    assert all("MIP" in (tmp_path / f"h-{k}.log").read_text() for k in range(1, 6))  # HiGHS's log of each solve
     table = pd.read_csv(tmp_path / "tornado.csv")
     assert list(table["parameter"]) == ["demand.training.growth_law.start_units (x)", ROCKET_PRICE]
     assert (tmp_path / "tornado.png").stat().st_size > 0
@@ -276,7 +278,17 @@ def test_tornado_and_breakeven_write_their_outputs(tmp_path):
     assert "orbital is in the plan for " + ROCKET_PRICE + " below" in run.stdout
     assert re.search(r"solve 1, " + re.escape(ROCKET_PRICE) + r"=50: orbital in the plan \([\d.,]+ MW peak\); \$",
                      run.stderr)
-    assert len(pd.read_csv(tmp_path / "breakeven.csv")) >= 2 + 5  # both ends, then log2(19950 / 500) halvings
+    # A price moves costs alone: the plans' cost lines locate it in fewer solves than bisection's 2 + 6 halvings
+    # of 19,950 to 500, at the same crossing.
+    lines = pd.read_csv(tmp_path / "breakeven.csv")
+    facts = json.loads((tmp_path / "breakeven.json").read_text())
+    assert facts["method"] == "plan lines" and "located by the plans' cost lines" in run.stdout
+    bisection = dcopt("breakeven", SMALL, "--param", ROCKET_PRICE, "--source", "orbital", "--between", "50",
+                      "20000", "--tolerance", "500", "--method", "bisection", "--out", tmp_path / "bisection")
+    assert bisection.returncode == 0, bisection.stderr
+    bisected = json.loads((tmp_path / "bisection" / "breakeven.json").read_text())
+    assert len(lines) < len(pd.read_csv(tmp_path / "bisection" / "breakeven.csv")) == 2 + 6
+    assert abs(facts["value"] - bisected["value"]) <= facts["noise_band"]
     assert re.search(r"\$\d+\.\d\dB", run.stdout) and not re.search(r"\de\+\d", run.stdout)  # $7.34B, not 7.34e+09
 
 

@@ -284,6 +284,19 @@ def test_resale_is_hatched_in_each_source_own_colour(folder, tmp_path):
     assert hatch_strokes - {"#555555"} == {matplotlib.colors.to_hex(colors[s]) for s in resold}
 
 
+def test_each_source_in_the_plan_has_its_own_colour_blind_safe_colour():
+    """Nine used sources (the reference's count) take Tol's nine muted colours, one each, before any unused
+    source; past the palette the colours still differ from those before them."""
+    sources = [f"s{i}" for i in range(20)]
+    plan = pd.DataFrame({"source": sources, "kind": ["hyperscaler_contract"] * 10 + ["own_build"] * 10,
+                         "mw_online": [0.0] * 3 + [100.0] * 17})
+    colors = plots._source_colors(plan)
+    used = [colors[s] for s in sources[3:12]]
+    assert used == list(plots.SOURCE_COLORS[:9]) == ["#332288", "#88CCEE", "#117733", "#DDCC77", "#CC6677",
+                                                       "#44AA99", "#882255", "#999933", "#AA4499"]
+    assert len({matplotlib.colors.to_hex(c) for c in colors.values()}) == len(sources)
+
+
 def test_what_ifs_of_another_instance_or_plan_are_flagged(folder, tmp_path):
     copy = _copy(folder, tmp_path)
     facts = json.loads((copy / "marginal" / "marginal.json").read_text())

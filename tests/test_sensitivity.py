@@ -11,7 +11,7 @@ import math
 import pytest
 from conftest import contract, make_instance, training
 
-from solver.instance import InstanceError
+from solver.instance import InstanceError, with_changes
 from solver.params import Parameter, apply, check, parse_param
 from solver.sensitivity import breakeven, tornado
 
@@ -92,8 +92,14 @@ def breakeven_instance():
                          hyperscaler_contracts=contract(min_term_months=6))
 
 
-def test_breakeven_price_of_a_contract_by_hand():
-    result = breakeven(breakeven_instance(), Parameter(path=PRICE, low=1e6, high=1e7), "cloud", tolerance=1e4)
+@pytest.mark.parametrize("method", ["auto", "bisection"])
+def test_breakeven_price_of_a_contract_by_hand(method):
+    """The price moves only a cost, linearly, so "auto" locates the break-even by the plans' cost lines: the plan
+    at $1M (the block, 600 x p) and at $10M (both months unmet, $2,000M) cross at p = $3,333,333.33; the solve
+    there finds no plan below the two lines, so that is the break-even: 3 solves. Bisection to $10,000 takes
+    2 + ceil(log2($9M / $10,000)) = 12 and the same crossing."""
+    result = breakeven(breakeven_instance(), Parameter(path=PRICE, low=1e6, high=1e7), "cloud", tolerance=1e4,
+                       method=method)
     low, high = result.bracket
     assert result.in_plan_below
     assert low <= 2e9 / 600 <= high and high - low <= 1e4
@@ -102,6 +108,22 @@ def test_breakeven_price_of_a_contract_by_hand():
     # Either plan may come back up to the gap (1e-4 x $2,000M = $0.2M) above the other, on both sides of the
     # crossing, and the costs part at $600 per unit of p: a band 2 x $0.2M / $600 = $667 per MW-month wide.
     assert result.noise_band == pytest.approx(2 * 1e-4 * 2e9 / 600, rel=0.05)
+    assert (result.method, len(result.evaluations)) == (("plan lines", 3) if method == "auto" else ("bisection", 12))
+    if method == "auto":  # the band is the bracket: where the gap cannot tell the plans apart
+        assert high - low == pytest.approx(result.noise_band, rel=1e-9)
+
+
+def test_breakeven_of_a_parameter_that_moves_a_limit_is_bisected():
+    """The contract's ramp scaled by s: the 100 MW block fits from s = 1 (100 MW of ramp) on, and is then taken at
+    $1M per MW-month ($600M against $2,000M unmet). A bound moves with s, so the plans' costs are not lines in
+    it: "auto" bisects (the bracket holds 1 to the tolerance) and "lines" says it cannot apply."""
+    ramp = Parameter(path="hyperscaler_contracts.cloud.ramp_mw", low=0.5, high=1.5, scale=True)
+    inst = with_changes(breakeven_instance(), {PRICE: 1e6})
+    result = breakeven(inst, ramp, "cloud", tolerance=0.01)
+    assert result.method == "bisection" and not result.in_plan_below
+    assert result.bracket[0] < 1.0 <= result.bracket[1] and result.bracket[1] - result.bracket[0] <= 0.01
+    with pytest.raises(ValueError, match="does not move costs alone, or not linearly"):
+        breakeven(inst, ramp, "cloud", tolerance=0.01, method="lines")
 
 
 def test_breakeven_by_kind_of_source_and_without_a_sign_change():

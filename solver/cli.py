@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from solver.instance import InstanceError, instance_files, load_instance, read_yaml
+from solver.instance import InstanceError, instance_files, load_instance, read_yaml, with_changes
 from solver.marginal import format_marginal, marginal_values, one_more_values
 from solver.params import Parameter, parse_param
 from solver.results import format_summary, format_usd, readable_table, result_words, write_atomic
@@ -87,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
                           help="re-solves run in parallel processes (one HiGHS thread each)")
     marginal.add_argument("--fixed-plan-only", action="store_true", help="only the values with the integer plan "
                           "fixed (one LP); no re-solves with one more unit of site power, cadence or cap")
+    _grid_option(marginal)
     _progress_options(marginal)
 
     tornado = commands.add_parser("tornado", help="re-solve with each parameter at its low and high value; "
@@ -129,6 +130,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="rebuild the model at every point instead of changing it in place (benchmarks)")
     sweep.add_argument("--limit", type=COUNT, default=None, help="stop after this many new points")
     sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _grid_option(sweep)
 
     economics = commands.add_parser("economics", help="levelized cost of each source by component, per MW-year "
                                     "and per compute unit-year (table, CSV and chart)")
@@ -190,7 +192,27 @@ def _what_if_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--time-limit", type=SECONDS, default=None, metavar="S", help="seconds per solve")
     command.add_argument("--gap", type=GAP, default=1e-4, metavar="G", help="relative MIP gap (default 1e-4)")
     command.add_argument("--threads", type=COUNT, default=None, help="HiGHS threads (default: HiGHS's choice)")
+    _grid_option(command)
     _progress_options(command)
+
+
+def _grid_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--grid", choices=("month", "quarter", "year"), default=None,
+                         help="a screening resolution: solve with periods of this length instead of the instance's "
+                         "(the output says which grid it used)")
+
+
+def _load_at_grid(args: argparse.Namespace) -> tuple[Instance, str]:
+    """The instance of a what-if command, at --grid's period length if given, and a line saying which grid."""
+    instance = load_instance(args.instance)
+    own = instance.horizon.period
+    if args.grid is None or args.grid == own:
+        return instance, f"Grid: {own}s (the instance's own)"
+    try:
+        changed = with_changes(instance, {"horizon.period": args.grid})
+    except InstanceError as exc:
+        raise InstanceError(f"dcopt {args.command}: --grid {args.grid}: {exc}") from None
+    return changed, f"Grid: {args.grid}s, a screening grid (the instance's own is {own}s)"
 
 
 def _progress_options(command: argparse.ArgumentParser) -> None:
@@ -536,7 +558,7 @@ def marginal_command(args: argparse.Namespace) -> int:
     with one more unit of each limit, the plan free (unless --fixed-plan-only)."""
     path: Path = args.instance
     out = _out(args, Path("results") / path.stem / "marginal")
-    instance = load_instance(path)
+    instance, grid = _load_at_grid(args)
     if args.verbose and args.jobs > 1:
         raise InstanceError("dcopt marginal: -v prints HiGHS's log, which needs one solve at a time (-j 1); "
                             "use --log FILE with -j")
@@ -562,6 +584,7 @@ def marginal_command(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"{path}: cannot write the marginal values to {out}: {exc}", file=sys.stderr)
         return EXIT_SOLVE_FAILED
+    print(grid)
     print(format_marginal(values))
     print(f"\nMarginal values written to {out}")
     return EXIT_OK if values.status in PLAN_STATUSES else EXIT_SOLVE_FAILED
@@ -582,7 +605,7 @@ def tornado_command(args: argparse.Namespace) -> int:
         raise InstanceError("dcopt tornado: give at least one --param PATH=LOW:HIGH (or --params FILE)")
     parameters = [parse_param(line) for line in lines]
     out = _out(args, Path("results") / args.instance.stem)
-    instance = load_instance(args.instance)
+    instance, grid = _load_at_grid(args)
     logs = _log_options(args)
     finished, progress = _solve_reporters(0 if args.verbose else args.progress)
     result = tornado(instance, parameters, fixed=_fixed_changes(args.fixed), mip_gap=args.gap,
@@ -596,6 +619,7 @@ def tornado_command(args: argparse.Namespace) -> int:
     shown["swing_usd"] = shown["swing_usd"].map(format_usd)
     shown.columns = ["parameter", "low", "high", "change at low", "change at high", "swing"]
     print(f"Tornado of {instance.name}: base net present cost {format_usd(result.base_usd)}")
+    print(grid)
     print(readable_table(shown))
     # Plan changes run to hundreds of characters: a wrapped paragraph per parameter, not a table column.
     print("\nWhat changes in the plan (sources entering +, leaving -, or changing MW-months):")
@@ -616,7 +640,7 @@ def breakeven_command(args: argparse.Namespace) -> int:
         raise InstanceError(f"dcopt breakeven: --between A B: expected A < B, got {low:g} and {high:g}")
     parameter = Parameter(path=path.removesuffix("*"), low=low, high=high, scale=path.endswith("*"))
     out = _out(args, Path("results") / args.instance.stem)
-    instance = load_instance(args.instance)
+    instance, grid = _load_at_grid(args)
     check_source(instance, args.source, "dcopt breakeven: --source")
     if args.by is not None:
         check_month_in_horizon(instance, args.by, "dcopt breakeven: --by")
@@ -638,9 +662,11 @@ def breakeven_command(args: argparse.Namespace) -> int:
              "source": result.source, "value": result.value,
              "bracket": list(result.bracket), "tolerance": result.tolerance, "in_plan_below": result.in_plan_below,
              "by": result.by, "noise_band": result.noise_band if math.isfinite(result.noise_band) else None,
-             "mip_gap": result.mip_gap, "method": result.method, "summary": result.summary()}
+             "mip_gap": result.mip_gap, "method": result.method, "grid": instance.horizon.period,
+             "summary": result.summary()}
     write_atomic(out / "breakeven.json", json.dumps(facts, indent=2, default=str))
     print(result.summary())
+    print(grid)
     print(readable_table(result.evaluations))
     print(f"\nEvaluations written to {out / 'breakeven.csv'} (and what they are of to breakeven.json)")
     return EXIT_OK
@@ -652,7 +678,7 @@ def sweep_command(args: argparse.Namespace) -> int:
     out = _out(args, Path("results") / args.instance.stem / f"sweep-{args.spec.stem}")
     check_file(out / "points.sqlite", "dcopt sweep: --out")
     spec = load_spec(args.spec)
-    instance = load_instance(args.instance)
+    instance, grid = _load_at_grid(args)
     run = run_sweep(instance, spec, out / "points.sqlite", workers=args.jobs, persistent=not args.rebuild,
                     progress=not args.no_progress, limit=args.limit)
     write_atomic(out / "points.csv", run.points.to_csv(index=False))
@@ -660,6 +686,7 @@ def sweep_command(args: argparse.Namespace) -> int:
         write_atomic(out / f"{name}.csv", table.to_csv(index=False))
     print(f"Sweep of {instance.name}: {len(run.points)} points stored ({run.solved_now} solved now in "
           f"{run.seconds:,.1f} s, {run.skipped} already there), in {out}")
+    print(grid)
     for name, table in run.summary.items():
         print(f"\n{name}:")
         print(readable_table(table))

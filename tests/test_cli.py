@@ -310,6 +310,25 @@ def test_marginal_re_solves_one_more_unit_of_each_limit_in_parallel(tmp_path):
     assert pd.read_csv(tmp_path / "fixed" / "one_more.csv").empty
 
 
+def test_a_screening_grid_is_used_and_said(tmp_path):
+    """--grid year solves small (two years by quarter) at yearly periods, and says so; the break-even records it.
+    A horizon that is no whole number of such periods is one line and exit 2, before any solve."""
+    run = dcopt("tornado", SMALL, "--param", f"{ROCKET_PRICE}=100:1000", "--grid", "year", "--out", tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "Grid: years, a screening grid (the instance's own is quarters)" in run.stdout
+    run = dcopt("breakeven", SMALL, "--param", ROCKET_PRICE, "--source", "orbital", "--between", "50", "20000",
+                "--grid", "month", "--out", tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert json.loads((tmp_path / "breakeven.json").read_text())["grid"] == "month"
+    assert "Grid: months, a screening grid (the instance's own is quarters)" in run.stdout
+    half = tmp_path / "half.yaml"
+    half.write_text(SMALL.read_text().replace("end: 2027-12", "end: 2027-06"))
+    assert "end: 2027-06" in half.read_text()
+    line = one_line_error(dcopt("marginal", half, "--grid", "year", "--out", tmp_path / "m"))
+    assert line.startswith("dcopt marginal: --grid year: ") and "whole number" in line
+    assert not (tmp_path / "m").exists()
+
+
 def test_one_more_is_part_of_the_report(tmp_path):
     line = one_line_error(dcopt("solve", SMALL, "--one-more", "--out", tmp_path))
     assert line.startswith("dcopt solve: --one-more adds re-solves to the report's marginal values: give --report")

@@ -229,6 +229,7 @@ def _log_options(args: argparse.Namespace) -> dict:
     """The HiGHS log options of a what-if command, its --log stem checked to be writable before any solve."""
     if args.log is not None:
         check_file(args.log, f"dcopt {args.command}: --log")
+        args.log.parent.mkdir(parents=True, exist_ok=True)  # HiGHS does not make it, and says nothing
     return {"log": args.verbose, "log_file": str(args.log) if args.log is not None else None}
 
 
@@ -414,12 +415,18 @@ def _solve_and_write(path: Path, instance: Instance, out: Path, time_limit: floa
     if report:
         from solver.report import write_report
 
-        try:
-            if result.has_plan:
+        if result.has_plan:
+            try:  # the report is still written without them, saying they are missing
                 values = marginal_values(planner, result)
                 if one_more:
-                    values.one_more = one_more_values(planner, result, mip_gap=gap, time_limit=time_limit)
+                    values.one_more = one_more_values(
+                        planner, result, mip_gap=gap, time_limit=time_limit,
+                        report=lambda line: print(f"  {path.stem}: {line}", file=sys.stderr, flush=True))
                 values.to_csv(folder / "marginal")
+            except Exception as exc:  # noqa: BLE001 - one line for this file, the rest of the report goes on
+                row["report_error"] = f"{path}: no marginal values: {type(exc).__name__}: {exc}"
+                text += "\n" + row["report_error"]
+        try:
             write_economics(instance, folder)
             row["report"] = str(write_report(folder))
             text += f"\nReport written to {row['report']}"
@@ -485,6 +492,7 @@ def solve_command(args: argparse.Namespace) -> int:
                             "use --log FILE with -j")
     if args.log is not None:
         check_file(args.log, "dcopt solve: --log")
+        args.log.parent.mkdir(parents=True, exist_ok=True)  # HiGHS does not make it, and says nothing
     if args.one_more and not args.report:
         raise InstanceError("dcopt solve: --one-more adds re-solves to the report's marginal values: give --report "
                             "too (or run dcopt marginal)")
@@ -572,7 +580,8 @@ def marginal_command(args: argparse.Namespace) -> int:
         values = marginal_values(planner, result)
         if not args.fixed_plan_only:
             values.one_more = one_more_values(planner, result, mip_gap=args.gap, time_limit=args.time_limit,
-                                              workers=args.jobs, report=finished, log_file=logs["log_file"])
+                                              workers=args.jobs, report=finished, log=args.verbose,
+                                              log_file=logs["log_file"])
     except ValueError as exc:  # no plan: infeasible, nothing found within the time limit...
         print(f"{path}: {exc}", file=sys.stderr)
         return EXIT_SOLVE_FAILED

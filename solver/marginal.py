@@ -50,7 +50,8 @@ from models.parts import COMPUTE, MONEY
 from solver.instance import with_changes
 from solver.results import Result, format_usd, write_atomic
 from solver.schema import Instance
-from solver.solve import Planner, numbered_log
+from solver.solve import Planner, max_violation, numbered_log
+from solver.timegrid import TimeGrid
 from solver.workers import spawn_pool, submit, terminate
 
 TABLES = ("compute", "site_power", "launch", "national_cap", "cost_ranging", "one_more")
@@ -373,16 +374,22 @@ class OneMoreCase:
     changes: dict[str, Any]  # dotted path -> new content, as solver.instance.with_changes takes them
 
 
-def _plus(schedule: float | dict, amount: float) -> float | dict:
-    """A year schedule with ``amount`` added where it is above 0 (a vehicle not flying yet stays grounded)."""
-    if isinstance(schedule, dict):
-        return {year: value + amount if value > 0 else value for year, value in schedule.items()}
-    return schedule + amount if schedule > 0 else schedule
+def _plus(schedule: float | dict, amount: float, years: list[int]) -> float | dict:
+    """A year schedule with ``amount`` added in every year of ``years`` where it is above 0 (a vehicle not flying
+    yet stays grounded, a year the cap forbids builds stays forbidden). A mapping is interpolated between its
+    years, as the model reads it, so it is written out year by year: adding at its given years only would raise
+    the years between by less."""
+    if not isinstance(schedule, dict):
+        return schedule + amount if schedule > 0 else schedule
+    given = sorted(schedule)
+    values = np.interp(years, given, [schedule[y] for y in given])
+    return {year: float(v) + amount if v > 0 else float(v) for year, v in zip(years, values, strict=True)}
 
 
 def one_more_cases(instance: Instance) -> list[OneMoreCase]:
     """The re-solves that price one more unit of each resource a plan could use more of."""
     cases = []
+    years = sorted({int(y) for y in TimeGrid(instance.horizon).year})
     if instance.terrestrial is not None:
         sites = instance.terrestrial.sites
         for name, site in sites.items():
@@ -395,16 +402,16 @@ def one_more_cases(instance: Instance) -> list[OneMoreCase]:
         if cap is not None and sites:
             extra = max(site.module_mw for site in sites.values())
             cases.append(OneMoreCase("national cap", "terrestrial", f"new MW a year +{extra:,.0f} MW (one module) "
-                                     "in every year", extra, "MW a year",
-                                     {"terrestrial.new_mw_cap_per_year": _plus(cap, extra)}))
+                                     "in every year it allows builds", extra, "MW a year",
+                                     {"terrestrial.new_mw_cap_per_year": _plus(cap, extra, years)}))
     if instance.orbital is not None:
         for name, vehicle in instance.orbital.launch_vehicles.items():
             flights = vehicle.flights_per_month
-            if _plus(flights, 1.0) == flights:  # never flies: one more flight a month would be a new vehicle
-                continue
+            raised = _plus(flights, 1.0, years)
+            if raised == flights or (isinstance(raised, dict) and not any(v > 0 for v in raised.values())):
+                continue  # never flies: one more flight a month would be a new vehicle
             cases.append(OneMoreCase("launch cadence", name, "+1 flight a month in every year it flies", 1.0,
-                                     "flight a month", {f"orbital.launch_vehicles.{name}.flights_per_month":
-                                                        _plus(flights, 1.0)}))
+                                     "flight a month", {f"orbital.launch_vehicles.{name}.flights_per_month": raised}))
     return cases
 
 
@@ -419,6 +426,7 @@ class OneMoreTask:
     start: np.ndarray | None  # the base plan, a feasible start: each case only relaxes a limit
     start_columns: tuple[str, ...] | None
     log_file: str | None = None  # HiGHS's log of this re-solve
+    log: bool = False  # print HiGHS's log (one re-solve at a time)
 
 
 def solve_one_more(task: OneMoreTask) -> dict[str, Any]:
@@ -431,9 +439,11 @@ def solve_one_more(task: OneMoreTask) -> dict[str, Any]:
                 and tuple(planner.compiled.column_names) == task.start_columns):
             planner.offer_start(task.start)
         result = planner.solve(mip_gap=task.mip_gap, time_limit=task.time_limit_s, threads=1, explain=False,
-                               log_file=task.log_file)
+                               log=task.log, log_file=task.log_file)
         row.update(status=result.status, npc_usd=result.objective_usd, bound_usd=result.bound_usd, gap=result.gap,
                    message=result.message or None)
+        if result.has_plan and tuple(planner.compiled.column_names) == task.start_columns:
+            row["levels"] = planner.plan_vector()  # the caller checks whether it is also a plan of the base
     except Exception as exc:  # noqa: BLE001 - one case's failure is a row, the others go on
         row["message"] = f"{type(exc).__name__}: {exc}"
     row["seconds"] = time.perf_counter() - began
@@ -442,22 +452,28 @@ def solve_one_more(task: OneMoreTask) -> dict[str, Any]:
 
 def one_more_values(planner: Planner, result: Result, *, mip_gap: float = 1e-4, time_limit: float | None = None,
                     workers: int = 1, executor: cf.Executor | None = None,
-                    report: Callable[[str], None] | None = None, log_file: str | None = None) -> pd.DataFrame:
+                    report: Callable[[str], None] | None = None, log: bool = False,
+                    log_file: str | None = None) -> pd.DataFrame:
     """What one more unit of site power, launch cadence or national cap saves with the integer plan free: one MILP
     re-solve per :func:`one_more_cases`, started from the plan of ``result`` (the planner's latest solve).
 
     ``value_usd`` is the fall of the net present cost (base minus re-solve); ``value_low_usd``..``value_high_usd``
     the bracket the two solves' gaps allow (the re-solve's bound and incumbent against the base's), never below 0,
-    for more of a limit cannot cost more; ``decided`` says the bracket excludes 0. ``executor``: any
+    for more of a limit cannot cost more; ``decided`` says the bracket excludes 0. A re-solve's plan that is also a
+    plan of the base (it does not use the unit added) lowers the base's incumbent for every case: the search found
+    a better plan of the same problem, which is not a value of the limit. ``executor``: any
     ``concurrent.futures.Executor`` (a Dask ``client.get_executor()``, as for sweeps); else ``workers`` spawned
-    processes (1: in this process). ``log_file``: HiGHS's log of each re-solve in ``<stem>-<limit>-<name>.log``."""
+    processes (1: in this process). ``log_file``: HiGHS's log of each re-solve in ``<stem>-<limit>-<name>.log``;
+    ``log``: printed (in this process only)."""
     if not result.has_plan:
         raise ValueError(f"{planner.instance.name}: no plan to re-solve from: {result.status}")
     cases = one_more_cases(planner.instance)
     start = planner.plan_vector()
     columns = tuple(planner.compiled.column_names) if start is not None else None
+    serial = executor is None and workers <= 1
     tasks = [OneMoreTask(planner.instance, case, mip_gap, time_limit, start, columns,
-                         numbered_log(log_file, f"{case.resource}-{case.name}".replace(" ", "_"))) for case in cases]
+                         numbered_log(log_file, f"{case.resource}-{case.name}".replace(" ", "_")), log and serial)
+             for case in cases]
     rows: list[dict | None] = [None] * len(tasks)
 
     def done(i: int, row: dict) -> None:
@@ -466,7 +482,7 @@ def one_more_values(planner: Planner, result: Result, *, mip_gap: float = 1e-4, 
             report(f"re-solve {sum(r is not None for r in rows)} of {len(tasks)}, {tasks[i].case.resource} "
                    f"{tasks[i].case.name}: {_row_words(row)}")
 
-    if executor is None and workers <= 1:
+    if serial:
         for i, task in enumerate(tasks):
             done(i, solve_one_more(task))
     else:
@@ -481,17 +497,28 @@ def one_more_values(planner: Planner, result: Result, *, mip_gap: float = 1e-4, 
             raise
         if executor is None:
             pool.shutdown()
-    return _one_more_table(result, cases, rows)
+    base_usd = float(result.objective_usd)
+    lp = planner.compiled.lp
+    for row in rows:
+        levels = row.pop("levels", None)
+        if levels is not None and max_violation(planner.compiled, levels) <= BASE_PLAN_TOLERANCE:
+            base_usd = min(base_usd, (float(np.dot(lp.col_cost_, levels)) + lp.offset_) * MONEY)
+    return _one_more_table(result, base_usd, cases, rows)
+
+
+BASE_PLAN_TOLERANCE = 1e-6  # model units: a re-solve's plan that misses no row of the base by more is the base's
 
 
 def _row_words(row: dict) -> str:
     if row["npc_usd"] is None:
         return f"{row['status']}" + (f" ({row['message']})" if row.get("message") else "")
-    return f"${row['npc_usd'] / 1e9:,.2f}B ({row['status']}, gap {row['gap']:.1e}), {row['seconds']:,.0f} s"
+    gap = f", gap {row['gap']:.1e}" if row["gap"] is not None else ""
+    return f"{format_usd(row['npc_usd'])} ({row['status']}{gap}), {row['seconds']:,.0f} s"
 
 
-def _one_more_table(base: Result, cases: list[OneMoreCase], rows: list[dict]) -> pd.DataFrame:
-    base_high = base.objective_usd
+def _one_more_table(base: Result, base_high: float, cases: list[OneMoreCase], rows: list[dict]) -> pd.DataFrame:
+    """The table of :func:`one_more_values`; ``base_high`` is the best plan of the base known (its incumbent, or
+    a re-solve's plan that is also the base's)."""
     base_low = base.bound_usd if base.bound_usd is not None else -math.inf
     out = []
     for case, row in zip(cases, rows, strict=True):
@@ -506,7 +533,8 @@ def _one_more_table(base: Result, cases: list[OneMoreCase], rows: list[dict]) ->
             value_low, value_high = max(base_low - high, 0.0), max(base_high - low, 0.0)
             record.update(value_usd=value, value_low_usd=value_low, value_high_usd=value_high,
                           value_usd_per_unit=value / case.amount, value_low_usd_per_unit=value_low / case.amount,
-                          value_high_usd_per_unit=value_high / case.amount, decided=bool(value_low > 0))
+                          value_high_usd_per_unit=value_high / case.amount,
+                          decided=bool(value_low > max(1.0, 1e-9 * abs(base_high))))  # not rounding
         out.append(record)
     return pd.DataFrame(out, columns=ONE_MORE_COLUMNS)
 
@@ -560,8 +588,9 @@ def format_one_more(table: pd.DataFrame) -> list[str]:
         if pd.isna(r.value_usd):
             lines.append(f"  {where}no answer: {r.status}")
             continue
-        lines.append(f"  {where}{format_usd(r.value_usd)} [{format_usd(r.value_low_usd)}-"
-                     f"{format_usd(r.value_high_usd)}], {format_usd(r.value_usd_per_unit)} per {r.unit}"
+        high = format_usd(r.value_high_usd) if math.isfinite(r.value_high_usd) else "no bound"
+        lines.append(f"  {where}{format_usd(r.value_usd)} [{format_usd(r.value_low_usd)}-{high}], "
+                     f"{format_usd(r.value_usd_per_unit)} per {r.unit}"
                      + ("" if r.decided else " (undecided: the bracket holds 0)"))
         lines.append(f"  {''.ljust(width)}{r.change}")
     return lines

@@ -29,11 +29,11 @@ from solver.sweep import IN_PLAN_MW, OK_STATUSES
 
 FORMATS = ("png", "svg")
 DPI = 110
-# One distinct colour per source the plan uses, colour-blind safe: Paul Tol's "muted" scheme (9 colours that stay
-# apart under the common colour-vision deficiencies, https://personal.sron.nl/~pault/), then Okabe and Ito's. Shades
-# of one hue per kind (the earlier rule) made four contracts four similar blues.
-SOURCE_COLORS = ("#332288", "#88CCEE", "#117733", "#DDCC77", "#CC6677", "#44AA99", "#882255", "#999933", "#AA4499",
-                 "#E69F00", "#0072B2", "#D55E00", "#56B4E9", "#009E73", "#CC79A7", "#F0E442")
+# One distinct colour per source the plan uses, colour-blind safe for up to nine: Paul Tol's "muted" scheme (nine
+# colours that stay apart under the common colour-vision deficiencies, https://personal.sron.nl/~pault/); past
+# nine, tab20's, which are distinct but not all safe. Shades of one hue per kind (the earlier rule) made four
+# contracts four similar blues.
+SOURCE_COLORS = ("#332288", "#88CCEE", "#117733", "#DDCC77", "#CC6677", "#44AA99", "#882255", "#999933", "#AA4499")
 # One fixed colour per cost category, shared by the cost and levelized-cost charts so that a category reads the same
 # in both; the two negative ones (resale revenue, salvage) get colours no cost uses.
 CATEGORY_COLORS = dict(zip(COST_CATEGORIES, (

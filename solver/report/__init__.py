@@ -13,7 +13,8 @@ assumption), so the report lists each figure with its comment: :func:`instance_f
 The package is split by what each part does: :mod:`~solver.report.reading` (the result folder and the instance
 file), :mod:`~solver.report.pieces` (style sheet and HTML pieces), :mod:`~solver.report.words` (the plan in
 sentences), :mod:`~solver.report.sections` (the plan's sections) and :mod:`~solver.report.whatifs` (marginal
-values and the sensitivity results). A new section is a method of the builder there and an entry of ``SECTIONS``.
+values and the sensitivity results). A new section is a method of the builder there, an entry of ``SECTIONS`` and
+a line of ``bodies`` in :func:`write_report`.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from solver.report.whatifs import WhatIfBuilder
 from solver.report.words import plan_in_words
 from solver.results import TABLES, write_atomic
 
-__all__ = ["MAX_TABLE_COLUMNS", "ReportError", "instance_figures", "load_result", "plan_in_words", "source_kind",
+__all__ = ["CSS", "MAX_TABLE_COLUMNS", "ReportError", "instance_figures", "load_result", "plan_in_words", "source_kind",
            "write_report"]
 
 

@@ -101,6 +101,24 @@ def test_discounting_and_period_length(period, months):
                                                                                                          rel=1e-9)
 
 
+def _three_limits(**terrestrial) -> Planner:
+    """One month: a 12 MW site (one 10 MW module), a 10 MW national cap, one flight of two satellites; training
+    demand 13,000 units, 1,000 of them unmet (the cases below)."""
+    site = {"grid_power_mw": 12, "power_available": "2026-01", "module_mw": 10, "lead_time_months": 0, "pue": 1.2,
+            "electricity_usd_per_kwh": 0.05, "fixed_opex_usd_per_mw_month": 10_000}
+    costs = {"facility_usd_per_mw": 1e6, "gpus_usd_per_mw": 2e6, "other_it_usd_per_mw": 5e5,
+             "facility_life_years": 2, "gpu_life_years": 2}
+    rocket = {"payload_t": 1, "flights_per_month": 1, "earliest_launch": "2026-01", "launch_price_usd_per_kg": 1000}
+    sat = {"hardware": "gen1", "launch_vehicle": "rocket", "compute_kw": 1000, "mass_kg": 500,
+           "hardware_usd_per_w": 1, "gpus_usd_per_w": 2, "earliest_launch": "2026-01", "life_years": 5,
+           "degradation_per_year": 0, "failure_rate_per_year": 0, "opex_usd_per_kw_month": 100, "sunlight_share": 1}
+    inst = make_instance(horizon={"end": "2026-01"}, demand=training({"2026-01": 13_000}),
+                         terrestrial={"build_costs": costs, "sites": {"a": site}, "new_mw_cap_per_year": 10}
+                         | terrestrial,
+                         orbital={"launch_vehicles": {"rocket": rocket}, "satellite_classes": {"sat": sat}})
+    return Planner(inst)
+
+
 def test_binding_site_power_cadence_and_national_cap_are_worth_nothing_with_the_plan_fixed():
     """One month; training demand 13,000 units; all three constraints bind in the plan, and all are worth $0.
 
@@ -116,18 +134,7 @@ def test_binding_site_power_cadence_and_national_cap_are_worth_nothing_with_the_
     (there is no case of these constraints with a non-zero marginal value once the integers are fixed).
     One more unit of demand goes unmet: $10,000.
     """
-    site = {"grid_power_mw": 12, "power_available": "2026-01", "module_mw": 10, "lead_time_months": 0, "pue": 1.2,
-            "electricity_usd_per_kwh": 0.05, "fixed_opex_usd_per_mw_month": 10_000}
-    costs = {"facility_usd_per_mw": 1e6, "gpus_usd_per_mw": 2e6, "other_it_usd_per_mw": 5e5,
-             "facility_life_years": 2, "gpu_life_years": 2}
-    rocket = {"payload_t": 1, "flights_per_month": 1, "earliest_launch": "2026-01", "launch_price_usd_per_kg": 1000}
-    sat = {"hardware": "gen1", "launch_vehicle": "rocket", "compute_kw": 1000, "mass_kg": 500,
-           "hardware_usd_per_w": 1, "gpus_usd_per_w": 2, "earliest_launch": "2026-01", "life_years": 5,
-           "degradation_per_year": 0, "failure_rate_per_year": 0, "opex_usd_per_kw_month": 100, "sunlight_share": 1}
-    inst = make_instance(horizon={"end": "2026-01"}, demand=training({"2026-01": 13_000}),
-                         terrestrial={"build_costs": costs, "sites": {"a": site}, "new_mw_cap_per_year": 10},
-                         orbital={"launch_vehicles": {"rocket": rocket}, "satellite_classes": {"sat": sat}})
-    planner = Planner(inst)
+    planner = _three_limits()
     result = planner.solve(mip_gap=0.0)
     assert result.status == "optimal"
     assert plan_of(result, "a", "mw_online") == [10.0] and plan_of(result, "sat", "new_units") == [2.0]
@@ -140,24 +147,6 @@ def test_binding_site_power_cadence_and_national_cap_are_worth_nothing_with_the_
     assert mv.launch[["vehicle", "usd_per_flight"]].values.tolist() == [["rocket", 0.0]]
     assert values_of(mv.compute, "usd_per_unit_month", workload="training") == pytest.approx([PENALTY])
     assert "worth nothing unless a continuous decision can use it" in mv.note
-
-
-def _three_limits(**terrestrial) -> Planner:
-    """The one-month case above: a 12 MW site (one 10 MW module), a 10 MW national cap, one flight of two
-    satellites; training demand 13,000 units, 1,000 of them unmet."""
-    site = {"grid_power_mw": 12, "power_available": "2026-01", "module_mw": 10, "lead_time_months": 0, "pue": 1.2,
-            "electricity_usd_per_kwh": 0.05, "fixed_opex_usd_per_mw_month": 10_000}
-    costs = {"facility_usd_per_mw": 1e6, "gpus_usd_per_mw": 2e6, "other_it_usd_per_mw": 5e5,
-             "facility_life_years": 2, "gpu_life_years": 2}
-    rocket = {"payload_t": 1, "flights_per_month": 1, "earliest_launch": "2026-01", "launch_price_usd_per_kg": 1000}
-    sat = {"hardware": "gen1", "launch_vehicle": "rocket", "compute_kw": 1000, "mass_kg": 500,
-           "hardware_usd_per_w": 1, "gpus_usd_per_w": 2, "earliest_launch": "2026-01", "life_years": 5,
-           "degradation_per_year": 0, "failure_rate_per_year": 0, "opex_usd_per_kw_month": 100, "sunlight_share": 1}
-    inst = make_instance(horizon={"end": "2026-01"}, demand=training({"2026-01": 13_000}),
-                         terrestrial={"build_costs": costs, "sites": {"a": site}, "new_mw_cap_per_year": 10}
-                         | terrestrial,
-                         orbital={"launch_vehicles": {"rocket": rocket}, "satellite_classes": {"sat": sat}})
-    return Planner(inst)
 
 
 def test_one_more_unit_with_the_plan_free_is_worth_what_it_saves_by_hand():
@@ -212,6 +201,20 @@ def test_one_more_brackets_hold_the_value_and_a_grounded_vehicle_gets_no_case():
     assert (slack <= 1e-3 * (result.objective_usd + table["npc_usd"]) + 1).all()
     grounded = with_changes(planner.instance, {"orbital.launch_vehicles.rocket.flights_per_month": 0})
     assert [c.resource for c in one_more_cases(grounded)] == ["site power", "national cap"]
+
+
+def test_one_more_raises_a_schedule_in_every_year_as_the_model_reads_it():
+    """Flights {2026: 0, 2028: 2} are read as 0, 1, 2 a month in 2026-2028 (interpolated between the years given):
+    one more flight is 0 (grounded), 2, 3, written year by year. Adding 1 at 2028 only would have read as 0,
+    1.5, 3: half a flight more in 2027. The cap of 10 MW a year becomes 20 in every year."""
+    base = _three_limits().instance
+    inst = with_changes(base, {"horizon.end": "2028-12",
+                               "orbital.launch_vehicles.rocket.flights_per_month": {2026: 0, 2028: 2}})
+    cases = {case.resource: case for case in one_more_cases(inst)}
+    assert cases["launch cadence"].changes == {
+        "orbital.launch_vehicles.rocket.flights_per_month": {2026: 0.0, 2027: 2.0, 2028: 3.0}}
+    assert cases["national cap"].changes == {"terrestrial.new_mw_cap_per_year": 20}
+    assert cases["site power"].changes == {"terrestrial.sites.a.grid_power_mw": 24}
 
 
 def test_resale_sets_the_value_of_compute_and_cost_ranging():

@@ -23,6 +23,7 @@ known to be solver noise.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -205,7 +206,9 @@ def breakeven(instance: Instance, parameter: Parameter, source: str, *, toleranc
     planner: Planner | None = None
     evaluations: list[dict] = []
     plans: dict[float, tuple[np.ndarray, bool]] = {}
-    models: dict[float, Any] = {}  # the compiled model at each value solved: its costs, rows and bounds
+    # At each value solved, what the plan lines need of its compiled model: its costs and a fingerprint of the
+    # rest (a whole compiled model would keep its Pyomo model alive, one per solve).
+    models: dict[float, ModelCosts] = {}
 
     def in_plan(x: float) -> float:
         if x in plans:  # scipy's bisect evaluates the ends again
@@ -225,7 +228,8 @@ def breakeven(instance: Instance, parameter: Parameter, source: str, *, toleranc
         evaluations.append({"value": x, "in_plan": peak > IN_PLAN_MW, "peak_mw": peak, "status": result.status,
                             "npc_usd": result.objective_usd, "gap": result.gap})
         plans[x] = (planner.plan_vector(), peak > IN_PLAN_MW)
-        models[x] = planner.compiled
+        if method != "bisection" and planner.compiled is not None:
+            models[x] = ModelCosts.of(planner.compiled)
         if report:
             where = f"in the plan ({peak:,.1f} MW peak)" if peak > IN_PLAN_MW else "not in the plan"
             report(f"solve {len(evaluations)}, {parameter.label}={plain(x)}: {source} {where}; {result_words(result)}")
@@ -275,13 +279,13 @@ def _by_plan_lines(in_plan: Callable[[float], float], plans: dict, models: dict,
     [a, b] (a concave function that meets a line at both ends of an interval and stays below it is that line)
     and v is the break-even; else the new plan replaces the end whose indicator it shares."""
     a, b = low, high
-    if not _same_rows(models[a], models[b]):
+    if low not in models or high not in models or models[low].shape != models[high].shape:
         return None
-    c_a, c_b = _costs(models[a]), _costs(models[b])
+    c_a, c_b = models[low], models[high]
 
     def line(plan: np.ndarray, v: float) -> float:  # the plan's cost at v, linear between the ends' costs
         w = (v - low) / (high - low)
-        return float((1 - w) * (c_a[0] @ plan + c_a[1]) + w * (c_b[0] @ plan + c_b[1]))
+        return float((1 - w) * (c_a.costs @ plan + c_a.offset) + w * (c_b.costs @ plan + c_b.offset))
 
     for _ in range(MAX_LINE_STEPS):
         plan_a, plan_b = plans[a][0], plans[b][0]
@@ -296,7 +300,7 @@ def _by_plan_lines(in_plan: Callable[[float], float], plans: dict, models: dict,
         if not a < v < b or b - a <= min(tolerance, band):  # the ends' plans cross at the edge: nothing between
             return (min(max(v, a), b), band)
         flag = in_plan(v)
-        if not _same_rows(models[a], models[v]) or not _on_line(models[v], c_a, c_b, (v - low) / (high - low)):
+        if v not in models or models[v].shape != c_a.shape or not models[v].on_line(c_a, c_b, (v - low) / (high - low)):
             return None
         plan_v = plans[v][0]
         if plan_v is None:
@@ -310,27 +314,32 @@ def _by_plan_lines(in_plan: Callable[[float], float], plans: dict, models: dict,
     return None
 
 
-def _costs(compiled) -> tuple[np.ndarray, float]:
-    return np.asarray(compiled.lp.col_cost_, dtype=float), float(compiled.lp.offset_)
+@dataclass(frozen=True)
+class ModelCosts:
+    """A compiled model's costs, and a fingerprint of everything else HiGHS sees (columns, rows, bounds,
+    integrality, matrix): two models with the same ``shape`` differ at most in their costs."""
 
+    costs: np.ndarray
+    offset: float
+    shape: str
 
-def _same_rows(one, other) -> bool:
-    """Whether two compiled models differ at most in their costs (same columns, rows, bounds and matrix)."""
-    if one is None or other is None or one.column_names != other.column_names or one.row_names != other.row_names:
-        return False
-    x, y = one.lp, other.lp
-    same_bounds = all(np.array_equal(np.asarray(getattr(x, name)), np.asarray(getattr(y, name)))
-                      for name in ("row_lower_", "row_upper_", "col_lower_", "col_upper_", "integrality_"))
-    return same_bounds and (one.matrix() != other.matrix()).nnz == 0
+    @classmethod
+    def of(cls, compiled) -> ModelCosts:
+        lp = compiled.lp
+        digest = hashlib.sha256("\x1f".join(map(str, [*compiled.column_names, "|", *compiled.row_names])).encode())
+        matrix = lp.a_matrix_
+        for array in (lp.row_lower_, lp.row_upper_, lp.col_lower_, lp.col_upper_, matrix.start_, matrix.index_,
+                      matrix.value_):
+            digest.update(np.ascontiguousarray(array, dtype=float).tobytes())
+        digest.update(bytes(int(v) for v in lp.integrality_))
+        return cls(np.asarray(lp.col_cost_, dtype=float), float(lp.offset_), digest.hexdigest())
 
-
-def _on_line(compiled, c_low: tuple[np.ndarray, float], c_high: tuple[np.ndarray, float], w: float) -> bool:
-    """Whether the model's costs are the interpolation, at share ``w`` of the range, of the ends' costs."""
-    costs, offset = _costs(compiled)
-    expected = (1 - w) * c_low[0] + w * c_high[0]
-    scale = max(float(np.abs(c_low[0]).max(initial=0)), float(np.abs(c_high[0]).max(initial=0)), 1.0)
-    return bool(np.allclose(costs, expected, rtol=1e-9, atol=1e-9 * scale)
-                and math.isclose(offset, (1 - w) * c_low[1] + w * c_high[1], rel_tol=1e-9, abs_tol=1e-9 * scale))
+    def on_line(self, low: ModelCosts, high: ModelCosts, w: float) -> bool:
+        """Whether these costs are the interpolation, at share ``w`` of the range, of the ends' costs."""
+        scale = max(float(np.abs(low.costs).max(initial=0)), float(np.abs(high.costs).max(initial=0)), 1.0)
+        return bool(np.allclose(self.costs, (1 - w) * low.costs + w * high.costs, rtol=1e-9, atol=1e-9 * scale)
+                    and math.isclose(self.offset, (1 - w) * low.offset + w * high.offset, rel_tol=1e-9,
+                                     abs_tol=1e-9 * scale))
 
 
 def _crossing(instance: Instance, parameter: Parameter, fixed, bracket: tuple[float, float], plans: dict,

@@ -132,6 +132,22 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
     _grid_option(sweep)
 
+    stochastic = commands.add_parser("stochastic", help="plan on a scenario tree: what to do now, cost by scenario, "
+                                     "EVPI, VSS and the value of each option (exit clauses, waiting to sign)")
+    stochastic.add_argument("instance", type=Path, metavar="INSTANCE")
+    stochastic.add_argument("--tree", required=True, type=Path, metavar="TREE.yaml", help="the scenario tree")
+    stochastic.add_argument("--option", action="append", default=None, metavar="NAME",
+                            help="value this option of the tree (repeatable; default: all of them)")
+    stochastic.add_argument("--no-options", action="store_true", help="value no option")
+    stochastic.add_argument("--no-metrics", action="store_true", help="only the tree (RP): no WS, EV, EEV")
+    stochastic.add_argument("--out", default=None, type=Path,
+                            help="output directory (default: results/<instance>/stochastic-<tree>)")
+    stochastic.add_argument("--time-limit", type=SECONDS, default=None, metavar="S", help="seconds for each solve")
+    stochastic.add_argument("--gap", type=GAP, default=1e-4, metavar="G", help="relative MIP gap (default 1e-4)")
+    stochastic.add_argument("-j", "--jobs", type=_bounded(int, 1), default=1,
+                            help="WS, EV and option solves in parallel processes (one HiGHS thread each)")
+    _grid_option(stochastic)
+
     economics = commands.add_parser("economics", help="levelized cost of each source by component, per MW-year "
                                     "and per compute unit-year (table, CSV and chart)")
     economics.add_argument("instance", type=Path, metavar="INSTANCE")
@@ -599,6 +615,29 @@ def marginal_command(args: argparse.Namespace) -> int:
     return EXIT_OK if values.status in PLAN_STATUSES else EXIT_SOLVE_FAILED
 
 
+def stochastic_command(args: argparse.Namespace) -> int:
+    """Solve the tree and its metrics, write the tables and print the answer."""
+    from solver.stochastic import build_tree, format_stochastic, load_tree, solve_stochastic
+
+    instance, grid = _load_at_grid(args)
+    spec = load_tree(args.tree)
+    out = _out(args, Path("results") / args.instance.stem / f"stochastic-{args.tree.stem}")
+    tree = build_tree(instance, spec, str(args.tree))
+    options = [] if args.no_options else args.option
+    result = solve_stochastic(instance, tree, options=options, metrics=not args.no_metrics, mip_gap=args.gap,
+                              time_limit=args.time_limit, workers=args.jobs,
+                              log=lambda line: print(line, file=sys.stderr, flush=True))
+    try:
+        result.write(out)
+    except OSError as exc:
+        print(f"{args.instance}: cannot write the tree's results to {out}: {exc}", file=sys.stderr)
+        return EXIT_SOLVE_FAILED
+    print(grid)
+    print(format_stochastic(result))
+    print(f"\nTables written to {out}")
+    return EXIT_OK if result.status in PLAN_STATUSES else EXIT_SOLVE_FAILED
+
+
 def tornado_command(args: argparse.Namespace) -> int:
     from solver.plots import plot_tornado
     from solver.sensitivity import tornado
@@ -753,7 +792,7 @@ def generate_command(args: argparse.Namespace) -> int:
 COMMANDS = {"validate": lambda args: validate_command(args.paths), "solve": solve_command,
             "marginal": marginal_command, "tornado": tornado_command, "breakeven": breakeven_command,
             "sweep": sweep_command, "generate": generate_command, "economics": economics_command,
-            "report": report_command}
+            "report": report_command, "stochastic": stochastic_command}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -638,3 +638,66 @@ class Instance(Strict):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+
+# Scenario trees (solver/stochastic.py): what is uncertain, when it is revealed, and the counterfactuals to value.
+
+class TreeBranch(Strict):
+    """One outcome revealed at a stage's date: its probability and the data it changes from that date on."""
+
+    probability: Share
+    set: dict[str, object] = Field(
+        default_factory=dict, description="dotted path -> new content, or PATH* -> factor scaling every number "
+        "under it (the language of --set and sweeps); applied from the stage's date on")
+    source: str = Field("", description="where the probability and the changes come from, or 'assumption'")
+
+
+class TreeStage(Strict):
+    """An information date and the branches revealed then (every scenario takes one branch of every stage)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True)
+
+    from_month: Month = Field(alias="from", description="first month the branch is known (and its data holds)")
+    branches: Annotated[dict[Name, TreeBranch], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _probabilities_sum_to_one(self) -> TreeStage:
+        total = math.fsum(b.probability for b in self.branches.values())
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"expected branch probabilities summing to 1 at {self.from_month}, got {total:.12g}")
+        return self
+
+
+class TreeOption(Strict):
+    """A counterfactual without an option (the exit clause, waiting to sign): the changes that remove it."""
+
+    description: str = ""
+    set: Annotated[dict[str, object], Field(min_length=1)]
+
+
+class TreeRisk(Strict):
+    """Mean-CVaR objective: (1 - weight) E[loss] + weight CVaR_alpha(loss), the loss being the whole net present
+    cost or its lost revenue (demand not met) per scenario."""
+
+    on: Literal["cost", "unmet_demand"] = "cost"
+    alpha: Annotated[float, NOT_BOOLEAN, Field(gt=0, lt=1)] = 0.9
+    weight: Share = 0.5
+
+
+class ScenarioTree(Strict):
+    """Stages in date order; a scenario is one branch of each stage (a balanced tree)."""
+
+    name: Name
+    description: str = ""
+    stages: list[TreeStage] = Field(default_factory=list)
+    options: dict[Name, TreeOption] = Field(default_factory=dict)
+    risk: TreeRisk | None = None
+
+    @model_validator(mode="after")
+    def _dates_increase(self) -> ScenarioTree:
+        months = [month_index(stage.from_month) for stage in self.stages]
+        for k in range(1, len(months)):
+            if months[k] <= months[k - 1]:
+                raise ValueError(f"stages.{k}.from: expected a month after {self.stages[k - 1].from_month} (stages in "
+                                 f"date order), got {self.stages[k].from_month}")
+        return self

@@ -106,7 +106,8 @@ class CompiledModel:
         lp.integrality_ = [highspy.HighsVarType.kInteger if v.is_integer() else highspy.HighsVarType.kContinuous
                            for v in columns]
         in_model = {id(v) for v in columns}
-        unused = [v for v in model.component_data_objects(Var, active=True) if id(v) not in in_model]
+        unused = [v for v in model.component_data_objects(Var, active=True)
+                  if id(v) not in in_model and not v.fixed]
         return cls(columns=columns, unused=unused, column_names=[v.name for v in columns],
                    rows=[row.constraint for row in form.rows],
                    row_names=[(row.constraint.name, row.bound_type) for row in form.rows], lp=lp)
@@ -145,7 +146,7 @@ class Planner:
     def _load(self, instance: Instance) -> None:
         self.instance = instance
         start = time.perf_counter()
-        self.model, self.parts = build_model(instance)
+        self.model, self.parts = self._build(instance)
         self.build_s = time.perf_counter() - start
         start = time.perf_counter()
         self.compile_error: str | None = None
@@ -170,7 +171,7 @@ class Planner:
         instance = changes if isinstance(changes, Instance) else with_changes(self.base, changes)
         old, previous_plan = self.compiled, self.plan_vector()
         start = time.perf_counter()
-        self.model, self.parts = build_model(instance)
+        self.model, self.parts = self._build(instance)
         self.instance = instance
         self.build_s = time.perf_counter() - start
         start = time.perf_counter()
@@ -313,31 +314,29 @@ class Planner:
 
         start = time.perf_counter()
         levels = np.asarray(h.getSolution().col_value, dtype=float)
+        self._read_plan(result, levels, status)
+        result.times_s["extract"] = time.perf_counter() - start
+        return result
+
+    def _build(self, instance: Instance) -> tuple[Any, Any]:
+        """The Pyomo model of ``instance`` and what reads it back (a subclass may build another model)."""
+        return build_model(instance)
+
+    def _load_levels(self, levels: np.ndarray) -> None:
+        """Set the Pyomo variables to HiGHS's plan."""
         for var, level in zip(self.compiled.columns, levels.tolist(), strict=True):
             var.set_value(level, skip_validation=True)
         for var in self.compiled.unused:  # HiGHS never saw them: any value within bounds is optimal, take 0
             var.set_value(min(max(0.0, var.lb if var.lb is not None else 0.0), var.ub if var.ub is not None
                               else math.inf), skip_validation=True)
+
+    def _read_plan(self, result: Result, levels: np.ndarray, status: str) -> None:
+        """Load HiGHS's plan into the Pyomo model, fill ``result``'s cost and tables, and audit them."""
+        self._load_levels(levels)
         result.objective_usd = value(self.model.net_present_cost) * MONEY
         if result.bound_usd is not None:
             result.gap = abs(result.objective_usd - result.bound_usd) / max(1.0, abs(result.objective_usd))
-        for name, table in extract_tables(self.model, self.parts).items():
-            setattr(result, name, table)
-        checked = audit(self.model, self.parts, result.objective_usd)
-        violation = max_violation(self.compiled, levels)
-        rules = checked["rules"]
-        result.audit = {key: float(value) for key, value in checked.items() if key not in ("costs", "rules")}
-        result.audit["max_violation"] = float(violation)
-        result.audit["rule_violation"] = max(rules.values(), default=0.0)
-        problems = [f"{key} {result.audit[key]:.1e}" for key in AUDIT_CHECKS
-                    if key != "rule_violation" and result.audit[key] > AUDIT_CHECKS[key]]
-        problems += [f"{family} broken by {amount:.1e} of its limit" for family, amount in sorted(rules.items())
-                     if amount > AUDIT_CHECKS["rule_violation"]]
-        if problems:
-            result.message = f"was {status}, but the audit found: " + ", ".join(problems)
-            result.status = "suspect"
-        result.times_s["extract"] = time.perf_counter() - start
-        return result
+        read_and_audit(result, self.model, self.parts, max_violation(self.compiled, levels), status)
 
 
     def _listen(self, progress: Callable[[Progress], None] | None) -> tuple[list, Any]:
@@ -387,6 +386,25 @@ class Planner:
             signal.signal(signal.SIGINT, previous)
         if self._interrupted:
             raise KeyboardInterrupt
+
+
+def read_and_audit(result: Result, model, parts, violation: float, status: str) -> None:
+    """Fill ``result``'s tables from a solved model (its ``objective_usd`` set), audit them and the constraint
+    ``violation`` HiGHS's plan leaves, and mark the result suspect if the audit finds a problem."""
+    for name, table in extract_tables(model, parts).items():
+        setattr(result, name, table)
+    checked = audit(model, parts, result.objective_usd)
+    rules = checked["rules"]
+    result.audit = {key: float(value) for key, value in checked.items() if key not in ("costs", "rules")}
+    result.audit["max_violation"] = float(violation)
+    result.audit["rule_violation"] = max(rules.values(), default=0.0)
+    problems = [f"{key} {result.audit[key]:.1e}" for key in AUDIT_CHECKS
+                if key != "rule_violation" and result.audit[key] > AUDIT_CHECKS[key]]
+    problems += [f"{family} broken by {amount:.1e} of its limit" for family, amount in sorted(rules.items())
+                 if amount > AUDIT_CHECKS["rule_violation"]]
+    if problems:
+        result.message = f"was {status}, but the audit found: " + ", ".join(problems)
+        result.status = "suspect"
 
 
 def max_violation(compiled: CompiledModel, levels: np.ndarray) -> float:

@@ -548,6 +548,7 @@ class _Outcome:
     seconds: float
     message: str = ""
     root: dict = field(default_factory=dict)  # EV: (component, index) -> level of each root decision
+    plan: dict = field(default_factory=dict)  # an option's tree: variable name -> level (a start for the RP)
 
     @property
     def bracket(self) -> Bracket:
@@ -563,9 +564,31 @@ def _solve_task(task: _Task) -> _Outcome:
         planner = Planner(task.instance)
         result = planner.solve(mip_gap=task.mip_gap, time_limit=task.time_limit, threads=task.threads, explain=False)
     root = root_decisions(planner.model, task.root_end) if task.kind == "ev" and result.has_plan else {}
+    plan = plan_by_name(planner.model) if task.kind == "option" and result.has_plan else {}
     return _Outcome(kind=task.kind, label=task.label, status=result.status, objective_usd=result.objective_usd,
                     bound_usd=result.bound_usd, gap=result.gap, seconds=time.perf_counter() - start,
-                    message=result.message, root=root)
+                    message=result.message, root=root, plan=plan)
+
+
+def plan_by_name(model) -> dict[str, float]:
+    """Every variable's level in a solved model, by name (fixed ones included)."""
+    return {v.name: v.value for v in model.component_data_objects(Var) if v.value is not None}
+
+
+def better_start(planner: Planner, plans: list[dict[str, float]], incumbent_usd: float) -> np.ndarray | None:
+    """The cheapest of ``plans`` (levels by variable name, from other solves) that is a plan of the planner's model
+    (every variable named, no row, bound or integrality missed by more than 1e-6) and cheaper than its
+    incumbent; None if there is none. A restricted tree's plan (EEV's, an option removed) is one of the tree's."""
+    compiled = planner.compiled
+    cost, offset = np.asarray(compiled.lp.col_cost_), compiled.lp.offset_
+    best, best_cost = None, incumbent_usd / MONEY
+    for plan in plans:
+        levels = np.array([plan.get(name, math.nan) for name in compiled.column_names], dtype=float)
+        if np.isnan(levels).any() or max_violation(compiled, levels) > 1e-6:
+            continue
+        if (total := float(cost @ levels + offset)) < best_cost - 1e-9 * max(1.0, abs(best_cost)):
+            best, best_cost = levels, total
+    return best
 
 
 def root_decisions(model, end_period: int) -> dict[tuple[str, Any], float]:
@@ -761,13 +784,10 @@ def solve_stochastic(instance: Instance, tree: ScenarioTree | Tree, *, options: 
     outcomes = _run(tasks, workers, executor, say)
     times["ws_ev_options"] = time.perf_counter() - start
 
-    rp_bracket = Bracket.of(rp.status, rp.objective_usd, rp.bound_usd)
-    rows = [_bracket_row("RP", rp_bracket, "the tree: expected cost of the best plan that cannot see the future"
-                         + (" (risk-adjusted)" if tree.spec.risk else ""), rp.status)]
     ws_outcomes = [o for o in outcomes if o.kind == "ws"]
     eev_results: list[Result] = []
+    eev = None
     if metrics:
-        ws = _expected([o.bracket for o in ws_outcomes], [s.probability for s in tree.scenarios])
         ev = next(o for o in outcomes if o.kind == "ev")
         start = time.perf_counter()
         if ev.root:
@@ -778,7 +798,30 @@ def solve_stochastic(instance: Instance, tree: ScenarioTree | Tree, *, options: 
             eev = Result(instance_name=instance.name, status="error", message=f"no mean-value plan: {ev.message}")
         times["eev"] = time.perf_counter() - start
         say(f"EEV: {eev.status}, {_usd(eev.objective_usd)} in {times['eev']:.0f} s")
+    # EEV's plan and a restricted option's are plans of the tree too: one cheaper than the RP's incumbent (the
+    # gaps allow it) would make VSS or an option's value negative. The RP is solved again from the best of them.
+    candidates = [o.plan for o in outcomes if o.kind == "option" and o.plan]
+    if eev is not None and eev.has_plan:
+        candidates.insert(0, plan_by_name(eev_planner.model))
+    start_levels = better_start(planner, candidates, rp.objective_usd) if rp.has_plan else None
+    if start_levels is not None:
+        start = time.perf_counter()
+        planner.highs.clearSolver()
+        planner.offer_start(start_levels)
+        rp = planner.solve(mip_gap=mip_gap, time_limit=time_limit, threads=threads, explain=False)
+        scenario_results = planner.scenario_results if rp.has_plan else []
+        times["rp_again"] = time.perf_counter() - start
+        say(f"RP again, from a cheaper plan of another solve: {rp.status}, {_usd(rp.objective_usd)} in "
+            f"{times['rp_again']:.0f} s")
+
+    rp_bracket = Bracket.of(rp.status, rp.objective_usd, rp.bound_usd)
+    rows = []
+    if metrics:
+        ws = _expected([o.bracket for o in ws_outcomes], [s.probability for s in tree.scenarios])
         eev_bracket = Bracket.of(eev.status, eev.objective_usd, eev.bound_usd)
+        # WS <= RP <= EEV, so each bound carries over: the RP's lower end is at least WS's, EEV's at least RP's.
+        rp_bracket = Bracket(rp_bracket.value, max(rp_bracket.low, ws.low), rp_bracket.high)
+        eev_bracket = Bracket(eev_bracket.value, max(eev_bracket.low, rp_bracket.low), eev_bracket.high)
         worst_ws = max((o.status for o in ws_outcomes), key=lambda s: s != "optimal", default="optimal")
         rows += [
             _bracket_row("WS", ws, "wait and see: each scenario planned with foresight, probability-weighted",
@@ -791,6 +834,8 @@ def solve_stochastic(instance: Instance, tree: ScenarioTree | Tree, *, options: 
             _bracket_row("VSS", eev_bracket - rp_bracket, "EEV - RP: what planning on the tree saves over "
                          "planning on the mean"),
         ]
+    rows.insert(0, _bracket_row("RP", rp_bracket, "the tree: expected cost of the best plan that cannot see the "
+                                "future" + (" (risk-adjusted)" if tree.spec.risk else ""), rp.status))
     option_rows = []
     for o in (o for o in outcomes if o.kind == "option"):
         value_of = o.bracket - rp_bracket
@@ -813,7 +858,9 @@ def _usd(amount: float | None) -> str:
         return "no plan"
     if math.isinf(amount):
         return "-inf" if amount < 0 else "inf"
-    return f"${amount / 1e9:,.3f}B" if abs(amount) >= 1e9 else f"${round(amount / 1e6, 1) + 0.0:,.1f}M"
+    sign = "-" if amount < 0 and round(abs(amount) / 1e6, 1) > 0 else ""
+    magnitude = abs(amount)
+    return sign + (f"${magnitude / 1e9:,.3f}B" if magnitude >= 1e9 else f"${magnitude / 1e6:,.1f}M")
 
 
 def _run(tasks: list[_Task], workers: int, executor: cf.Executor | None, say) -> list[_Outcome]:

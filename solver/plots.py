@@ -310,6 +310,33 @@ def plot_one_more(table: pd.DataFrame, stem: str | Path) -> list[Path]:
     return save_figure(fig, stem)
 
 
+def plot_tree_costs(scenarios: pd.DataFrame, stem: str | Path) -> list[Path]:
+    """What not knowing the future costs in each scenario of a tree (scenarios.csv): the tree plan's net present
+    cost in the scenario less that of the scenario's own plan with foresight (WS), USD billion; bar height ~ the
+    scenario's probability. Without WS, the tree plan's cost itself."""
+    rows = scenarios.iloc[::-1]
+    regret = "ws_usd" in rows and rows["ws_usd"].notna().all()
+    amount = (rows["npc_usd"] - rows["ws_usd"] if regret else rows["npc_usd"]).to_numpy(float) / 1e9
+    fig = Figure(figsize=(9, 1.2 + 0.4 * max(len(rows), 1)), layout="constrained")
+    ax = fig.subplots()
+    y = np.arange(len(rows))
+    probability = rows["probability"].to_numpy(float)
+    ax.barh(y, amount, height=0.25 + 0.7 * probability / probability.max(), color=SOURCE_COLORS[0])
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_yticks(y, [f"{r.scenario} (p={r.probability:.3g})" for r in rows.itertuples()], fontsize=8)
+    if regret:
+        ax.set_xlabel("USD billion: the tree's plan in the scenario less the scenario's own plan with foresight "
+                      "(bar height: probability)", fontsize=8)
+        ax.set_title("What not knowing the future costs in each scenario (below 0: within the solves' gaps)",
+                     loc="left", fontsize=10)
+    else:
+        ax.set_xlabel("net present cost of the tree's plan, USD billion (bar height: probability)")
+        ax.set_title("Cost by scenario", loc="left", fontsize=10)
+    ax.grid(axis="x", color="#dddddd", linewidth=0.6)
+    ax.set_axisbelow(True)
+    return save_figure(fig, stem)
+
+
 def plot_tornado(table: pd.DataFrame, stem: str | Path, *, base_usd: float | None = None) -> list[Path]:
     """The tornado chart of :meth:`solver.sensitivity.Tornado.plot`, from its table (tornado.csv).
 

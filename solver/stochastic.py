@@ -535,6 +535,7 @@ class _Task:
     spec: ScenarioTree | None = None
     source: str = ""
     root_end: int = 0  # EV: the decisions of the periods before this are returned
+    start: dict | None = None  # WS: the tree's plan of the scenario (variable name -> level), a MIP start
 
 
 @dataclass
@@ -562,12 +563,24 @@ def _solve_task(task: _Task) -> _Outcome:
         result = planner.solve(mip_gap=task.mip_gap, time_limit=task.time_limit, threads=task.threads, explain=False)
     else:
         planner = Planner(task.instance)
+        if task.start:  # the tree's plan of this scenario is one of its plans: WS starts at or below it
+            levels = [task.start.get(name, math.nan) for name in planner.compiled.column_names] \
+                if planner.compiled is not None else [math.nan]
+            if not any(math.isnan(level) for level in levels):
+                planner.offer_start(np.array(levels))
         result = planner.solve(mip_gap=task.mip_gap, time_limit=task.time_limit, threads=task.threads, explain=False)
     root = root_decisions(planner.model, task.root_end) if task.kind == "ev" and result.has_plan else {}
     plan = plan_by_name(planner.model) if task.kind == "option" and result.has_plan else {}
     return _Outcome(kind=task.kind, label=task.label, status=result.status, objective_usd=result.objective_usd,
                     bound_usd=result.bound_usd, gap=result.gap, seconds=time.perf_counter() - start,
                     message=result.message, root=root, plan=plan)
+
+
+def _block_plan(planner: TreePlanner, k: int) -> dict[str, float]:
+    """Scenario ``k``'s plan in the tree, by the variable names of its model alone."""
+    block = planner.blocks[k][0]
+    return {v.getname(fully_qualified=True, relative_to=block): v.value
+            for v in block.component_data_objects(Var) if v.value is not None}
 
 
 def plan_by_name(model) -> dict[str, float]:
@@ -773,8 +786,9 @@ def solve_stochastic(instance: Instance, tree: ScenarioTree | Tree, *, options: 
 
     tasks = []
     if metrics:
+        starts = [_block_plan(planner, k) if rp.has_plan else None for k in range(len(tree.scenarios))]
         tasks += [_Task("ws", s.name, mip_gap, time_limit, 1 if workers > 1 or executor else threads,
-                        instance=s.instance) for s in tree.scenarios]
+                        instance=s.instance, start=starts[k]) for k, s in enumerate(tree.scenarios)]
         tasks.append(_Task("ev", "EV", mip_gap, time_limit, 1 if workers > 1 or executor else threads,
                            instance=mean_instance(tree), root_end=root_end))
     tasks += [_Task("option", name, mip_gap, time_limit, 1 if workers > 1 or executor else threads,

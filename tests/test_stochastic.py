@@ -288,3 +288,24 @@ def test_infeasible_tree_names_the_branch():
     result = solve_stochastic(floor, spiky, metrics=False)
     assert result.status == "infeasible"
     assert "scenario spike has none even with foresight" in result.rp.message
+
+
+def test_report_section_of_a_tree(tmp_path: Path, small_result):
+    """The report's 'Under uncertainty' section shows the tree written beside the plan, and only of its instance."""
+    from solver.report import write_report
+
+    assert main(["solve", str(INSTANCES / "small.yaml"), "--out", str(tmp_path)]) == 0
+    small_result.write(tmp_path / "small" / "stochastic-growth")
+    page = write_report(tmp_path / "small").read_text(encoding="utf-8")
+    section = page[page.index('<section id="uncertainty">'):]
+    section = section[:section.index("</section>")]
+    assert "Tree growth: 3 scenarios, optimal" in section
+    assert "What to do now" in section and "EVPI" in section and "exit" in section
+    evpi = small_result.metrics.set_index("metric").loc["EVPI", "value_usd"]
+    assert f"{evpi / 1e9:,.3f}" in section
+
+    other = tmp_path / "small" / "stochastic-growth" / "summary.json"
+    other.write_text(other.read_text(encoding="utf-8").replace('"instance": "small"', '"instance": "reference"'),
+                     encoding="utf-8")
+    page = write_report(tmp_path / "small").read_text(encoding="utf-8")
+    assert "Not shown: the tree in" in page and "is over instance &#x27;reference&#x27;" in page

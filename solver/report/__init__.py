@@ -26,6 +26,7 @@ import pandas as pd
 from solver.report.pieces import CSS, MAX_TABLE_COLUMNS, _e
 from solver.report.reading import ReportError, _start, instance_figures, load_result, source_kind
 from solver.report.sections import SECTIONS
+from solver.report.uncertainty import uncertainty
 from solver.report.whatifs import WhatIfBuilder
 from solver.report.words import plan_in_words
 from solver.results import TABLES, write_atomic
@@ -56,7 +57,8 @@ def write_report(result_dir: Path, out: Path | None = None) -> Path:
         bodies = {"question": builder.question(instance_text), "answer": builder.answer(),
                   "plan": builder.plan(), "costs": builder.costs(_start(result, instance_text)),
                   "marginal": builder.marginal(), "economics": builder.economics(),
-                  "sensitivity": builder.sensitivity(), "assumptions": builder.assumptions(instance_text)}
+                  "sensitivity": builder.sensitivity(), "uncertainty": uncertainty(builder),
+                  "assumptions": builder.assumptions(instance_text)}
     except ReportError:
         raise
     except (KeyError, ValueError, pd.errors.ParserError) as exc:

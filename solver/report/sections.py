@@ -34,7 +34,7 @@ CONFLICT_COLUMNS = ["family", "name", "first_period", "last_period", "slack_per_
 
 SECTIONS = (("question", "The question"), ("answer", "The answer"), ("plan", "The plan"), ("costs", "Costs"),
             ("marginal", "Marginal values"), ("economics", "Levelized costs"), ("sensitivity", "Sensitivity"),
-            ("assumptions", "Assumptions and sources"), ("run", "About this run"))
+            ("uncertainty", "Under uncertainty"), ("assumptions", "Assumptions and sources"), ("run", "About this run"))
 
 QUESTION = ("An AI lab's compute demand grows several-fold a year, and every month of missing capacity is lost "
             "revenue. Which capacity should it lease, build or launch, and when, so that demand is met at the least "

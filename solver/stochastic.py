@@ -829,6 +829,11 @@ def solve_stochastic(instance: Instance, tree: ScenarioTree | Tree, *, options: 
             f"{times['rp_again']:.0f} s")
 
     rp_bracket = Bracket.of(rp.status, rp.objective_usd, rp.bound_usd)
+    # The tree's plan of a scenario is a plan of that scenario alone: where it is cheaper than the WS solve's
+    # incumbent (the gaps allow it; WS started from the tree's first plan), it is the best plan known with foresight.
+    for k, o in enumerate(ws_outcomes):
+        if scenario_results and o.objective_usd is not None and scenario_results[k].objective_usd is not None:
+            o.objective_usd = min(o.objective_usd, scenario_results[k].objective_usd)
     rows = []
     if metrics:
         ws = _expected([o.bracket for o in ws_outcomes], [s.probability for s in tree.scenarios])

@@ -18,4 +18,5 @@ def test_benchmark_suite_runs_on_tiny_sizes(tmp_path):
     assert report["overhead"][0]["raw_status"] == "Optimal"  # HiGHS solved the MPS Pyomo wrote of the same model
     assert [r["status"] for r in report["growth"]] == ["optimal"] * 3
     assert [r["points"] for r in report["resolves"]] == [4, 4, 4, 4]  # rebuild, in place, + MIP start, 2 workers
+    assert [(r["period"], r["scenarios"], r["status"]) for r in report["trees"]] == [("quarter", 3, "optimal")]
     assert "## Re-solves in a sweep" in (tmp_path / "benchmarks.md").read_text()

@@ -16,13 +16,13 @@ from pathlib import Path
 import highspy
 import pytest
 import yaml
+from test_stochastic import lease_case
 
 from models.parts import MONEY
 from solver.highs import new_highs
 from solver.schema import ScenarioTree
 from solver.solve import CompiledModel
 from solver.stochastic import build_tree, solve_stochastic
-from test_stochastic import lease_case
 
 sputils = pytest.importorskip("mpisppy.utils.sputils", reason="mpi-sppy is the optional 'stochastic' extra")
 mpisppy_tree = pytest.importorskip("solver.mpisppy_tree")

@@ -2,19 +2,20 @@
 
 :func:`write_report` reads a folder written by ``dcopt solve`` (summary.json, the tables, and instance.yaml, the
 instance file as solved) and whatever the what-if commands left inside it (``marginal/``, tornado.csv,
-breakeven.csv, ``sweep-*/``, economics.csv; or beside it, when the folder's parent holds no other result), draws
-the charts of :mod:`solver.plots` (kept as PNG and SVG files in ``charts/``, for slides) and writes one HTML
-file: images as base64 data URIs, CSS inline, no scripts and no external links, so that it can be mailed or
-archived as it is.
+breakeven.csv, ``sweep-*/``, economics.csv, ``stochastic-*/``; or beside it, when the folder's parent holds no
+other result), draws the charts of :mod:`solver.plots` (kept as PNG and SVG files in ``charts/``, for slides) and
+writes one HTML file: images as base64 data URIs, CSS inline, no scripts and no external links, so that it can be
+mailed or archived as it is.
 
 The instance file's comments are its sources (every figure of the reference instance cites one or says it is an
 assumption), so the report lists each figure with its comment: :func:`instance_figures` reads them.
 
 The package is split by what each part does: :mod:`~solver.report.reading` (the result folder and the instance
 file), :mod:`~solver.report.pieces` (style sheet and HTML pieces), :mod:`~solver.report.words` (the plan in
-sentences), :mod:`~solver.report.sections` (the plan's sections) and :mod:`~solver.report.whatifs` (marginal
-values and the sensitivity results). A new section is a method of the builder there, an entry of ``SECTIONS`` and
-a line of ``bodies`` in :func:`write_report`.
+sentences), :mod:`~solver.report.sections` (the plan's sections), :mod:`~solver.report.whatifs` (marginal
+values and the sensitivity results) and :mod:`~solver.report.uncertainty` (scenario trees). A new section is a
+method of the builder (or, like the trees', a function of it in a module of its own), an entry of ``SECTIONS``
+and a line of ``bodies`` in :func:`write_report`.
 """
 
 from __future__ import annotations

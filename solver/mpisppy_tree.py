@@ -22,8 +22,8 @@ from pyomo.environ import Var
 
 from models.core import build_model
 from models.parts import COST_CATEGORIES, discount_factors
-from solver.instance import load_instance
-from solver.stochastic import Tree, _period, build_tree, load_tree
+from solver.instance import InstanceError, load_instance
+from solver.stochastic import Tree, build_tree, load_tree, period_of
 
 
 def scenario_names_creator(num_scens: int | None, start: int | None = None) -> list[str]:
@@ -39,7 +39,11 @@ def inparser_adder(cfg) -> None:
 
 def kw_creator(cfg) -> dict[str, Any]:
     instance = load_instance(cfg.dcopt_instance)
-    return {"tree": build_tree(instance, load_tree(cfg.dcopt_tree), cfg.dcopt_tree)}
+    spec = load_tree(cfg.dcopt_tree)
+    if spec.risk is not None:  # mpi-sppy's own --cvar is another objective: not the tree's, so not silently
+        raise InstanceError(f"{cfg.dcopt_tree}: risk: the mpi-sppy path solves the expected cost only; remove the "
+                            "risk term (or use dcopt stochastic, whose extensive form has it)")
+    return {"tree": build_tree(instance, spec, cfg.dcopt_tree)}
 
 
 def scenario_denouement(rank: int, scenario_name: str, scenario) -> None:
@@ -71,7 +75,7 @@ def scenario_creator(scenario_name: str, tree: Tree):
         cost = sum(discount[c][t] * model.cost[c, t] for c in categories for t in periods)
         nodes.append(scenario_tree.ScenarioNode(
             name, branch_probability, depth + 1, cost,
-            [v for v in variables if node.first_period <= _period(v) < node.end_period], model,
+            [v for v in variables if node.first_period <= period_of(v) < node.end_period], model,
             parent_name=parent))
     model._mpisppy_node_list = nodes
     model._mpisppy_probability = scenario.probability

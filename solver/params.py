@@ -70,9 +70,9 @@ class Parameter:
 
     def change(self, instance_data: dict, value: float) -> Any:
         """The new content of the field at ``path`` in ``instance_data`` (a dump of the instance) for ``value``."""
-        current = _get(instance_data, self.path)
+        current = get_path(instance_data, self.path)
         if self.scale:
-            return _scaled(current, value)
+            return scaled(current, value)
         if isinstance(current, dict) and current and all(isinstance(k, str) and MONTH_PATTERN.match(k)
                                                          for k in current):
             # A month series set to one number: that value from its first month on (a bare number is no series).
@@ -102,9 +102,9 @@ def apply(instance: Instance, values: dict[Parameter, float], fixed: dict[str, A
     """A validated copy of ``instance`` with ``fixed`` changes (path -> content) and each parameter at its value."""
     data = instance.model_dump()
     for path, content in (fixed or {}).items():
-        _set(data, path, copy.deepcopy(content), instance.name)
+        set_path(data, path, copy.deepcopy(content), instance.name)
     for parameter, value in values.items():
-        _set(data, parameter.path, parameter.change(data, value), instance.name)
+        set_path(data, parameter.path, parameter.change(data, value), instance.name)
     described = ", ".join(f"{p.label}={v:g}" for p, v in values.items())
     return parse_instance(data, source or f"{instance.name} ({described or 'fixed changes'})")
 
@@ -116,9 +116,9 @@ def check(instance: Instance, parameters: list[Parameter], fixed: dict[str, Any]
     Run before any solve, so a typo costs nothing."""
     data = instance.model_dump()
     for path in fixed or {}:
-        _get(data, path, instance.name)
+        get_path(data, path, instance.name)
     for parameter in parameters:
-        target = _get(data, parameter.path, instance.name)
+        target = get_path(data, parameter.path, instance.name)
         if not parameter.scale and not isinstance(target, int | float | dict | type(None)):
             raise InstanceError(f"{instance.name}: {parameter.path}: a set parameter needs a numeric field "
                                 f"(use {parameter.path}*=... to scale what is under it)")
@@ -137,7 +137,8 @@ def check(instance: Instance, parameters: list[Parameter], fixed: dict[str, Any]
                   source=f"{instance.name} with {parameter.label}={end:g}")
 
 
-def _get(data: dict, path: str, name: str = "instance") -> Any:
+def get_path(data: dict, path: str, name: str = "instance") -> Any:
+    """The content at a dotted ``path`` of an instance dump; :class:`InstanceError` naming the path if absent."""
     target: Any = data
     walked = []
     for key in path.split("."):
@@ -151,22 +152,24 @@ def _get(data: dict, path: str, name: str = "instance") -> Any:
     return target
 
 
-def _set(data: dict, path: str, content: Any, name: str = "instance") -> None:
+def set_path(data: dict, path: str, content: Any, name: str = "instance") -> None:
+    """Replace the content at an existing dotted ``path`` of an instance dump."""
     parent, _, last = path.rpartition(".")
-    container = _get(data, parent, name) if parent else data
-    _get(container, last, name)  # must exist: a sweep never invents fields
+    container = get_path(data, parent, name) if parent else data
+    get_path(container, last, name)  # must exist: a sweep never invents fields
     container[last] = content
 
 
-def _scaled(content: Any, factor: float) -> Any:
+def scaled(content: Any, factor: float) -> Any:
+    """Every number under ``content`` times ``factor`` (keys, dates and flags kept)."""
     if isinstance(content, bool):
         return content
     if isinstance(content, int | float):
         return content * factor
     if isinstance(content, dict):
-        return {key: _scaled(value, factor) for key, value in content.items()}
+        return {key: scaled(value, factor) for key, value in content.items()}
     if isinstance(content, list):
-        return [_scaled(value, factor) for value in content]
+        return [scaled(value, factor) for value in content]
     return content  # dates, names
 
 

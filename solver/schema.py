@@ -676,8 +676,8 @@ class TreeOption(Strict):
 
 
 class TreeRisk(Strict):
-    """Mean-CVaR objective: (1 - weight) E[loss] + weight CVaR_alpha(loss), the loss being the whole net present
-    cost or its lost revenue (demand not met) per scenario."""
+    """A risk term: the tree minimises E[cost] + weight x (CVaR_alpha(loss) - E[loss]), the loss being each
+    scenario's whole net present cost (then (1 - weight) E + weight CVaR) or its lost revenue (demand not met)."""
 
     on: Literal["cost", "unmet_demand"] = "cost"
     alpha: Annotated[float, NOT_BOOLEAN, Field(gt=0, lt=1)] = 0.9

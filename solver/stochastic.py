@@ -46,7 +46,7 @@ from models.core import build_model
 from models.demand import monthly_demand_units
 from models.parts import MONEY, discount_factors
 from solver.instance import InstanceError, format_validation_error, parse_instance, read_yaml_file
-from solver.params import _get, _scaled, _set
+from solver.params import get_path, scaled, set_path
 from solver.results import Result, write_atomic
 from solver.schema import (
     Instance,
@@ -180,8 +180,8 @@ def apply_changes(data: dict, changes: dict[str, Any], where: str) -> dict:
     out = copy.deepcopy(data)
     for key, content in changes.items():
         path, scale = key.removesuffix("*").strip(), key.endswith("*")
-        current = _get(out, path, where)
-        _set(out, path, _scaled(current, _factor(content, key, where)) if scale else copy.deepcopy(content), where)
+        current = get_path(out, path, where)
+        set_path(out, path, scaled(current, _factor(content, key, where)) if scale else copy.deepcopy(content), where)
     return out
 
 
@@ -204,20 +204,25 @@ def _apply_branch(data: dict, changes: dict[str, Any], tau: int, grid: TimeGrid,
                 raise InstanceError(f"{where}.{key}: demand.{workload} has no growth law to change")
             holder = {"growth_law": laws[workload]}
             sub = ".".join(keys[2:])
-            current = _get(holder, sub, f"{where} (demand.{workload})")
-            new = _scaled(current, _factor(content, key, where)) if scale else copy.deepcopy(content)
-            _set(holder, sub, new, where)
+            current = get_path(holder, sub, f"{where} (demand.{workload})")
+            new = scaled(current, _factor(content, key, where)) if scale else copy.deepcopy(content)
+            before = laws[workload].get("start_units")
+            set_path(holder, sub, new, where)
+            if isinstance(holder["growth_law"], dict) and holder["growth_law"].get("start_units") != before:
+                raise InstanceError(f"{where}.{key}: a branch's growth law restarts from the level demand has "
+                                    "reached at its date, so start_units cannot change; change "
+                                    "annual_growth_factor or saturation_units")
             laws[workload] = holder["growth_law"]
             restarted.add(workload)
             continue
-        current = _get(out, path, where)
-        new = _scaled(current, _factor(content, key, where)) if scale else copy.deepcopy(content)
+        current = get_path(out, path, where)
+        new = scaled(current, _factor(content, key, where)) if scale else copy.deepcopy(content)
         kind = _kind(path)
         if kind == "years" and current is not None and new is not None:
             new = _splice_years(current, new, tau, grid)
         elif kind == "months" and isinstance(current, dict) and isinstance(new, dict):
             new = _splice_months(current, new, tau)
-        _set(out, path, new, where)
+        set_path(out, path, new, where)
     for workload in sorted(restarted):
         out["demand"][workload] = _restarted_demand(out["demand"][workload], laws[workload], tau, grid, where)
     return out
@@ -310,7 +315,7 @@ def _shared_data(model, parts, end_period: int) -> dict[tuple, tuple]:
     with the period."""
     compiled = CompiledModel.of(model)
     lp = compiled.lp
-    period = np.array([_period(v) for v in compiled.columns])
+    period = np.array([period_of(v) for v in compiled.columns])
     names = compiled.column_names
     out: dict[tuple, tuple] = {}
     for j in np.flatnonzero(period < end_period):
@@ -338,9 +343,13 @@ def _shared_data(model, parts, end_period: int) -> dict[tuple, tuple]:
     return out
 
 
-def _period(var) -> int:
+def period_of(var) -> int:
+    """The period of a model variable: the last index of every variable of ``models/``."""
     index = var.index()
-    return int(index[-1] if isinstance(index, tuple) else index)
+    period = index[-1] if isinstance(index, tuple) else index
+    if isinstance(period, bool) or not isinstance(period, int):
+        raise ValueError(f"{var.name}: expected a period as the last index (models/ index every variable by period)")
+    return period
 
 
 def _first_difference(a: dict, b: dict) -> tuple | None:
@@ -384,9 +393,9 @@ def _foresight_message(tree: Tree, node: Node, scenario: int, key: tuple) -> str
     month = grid.labels[key[2]]
     spec, base = tree.spec, tree.base
     data = base.model_dump()
-    for k in range(node.stage, len(spec.stages)):
+    for k, index in itertools.product(range(node.stage, len(spec.stages)), (scenario, node.scenarios[0])):
         stage = spec.stages[k]
-        branch_name = tree.scenarios[scenario].branches[k]
+        branch_name = tree.scenarios[index].branches[k]
         end = next(n.first_period for n in tree.nodes if n.stage == k + 1)
         for path, content in stage.branches[branch_name].set.items():
             where = f"{tree.source}: stages.{k}.branches.{branch_name}.set"
@@ -425,7 +434,7 @@ def extensive_form(tree: Tree, fixed: dict[tuple[str, Any], float] | None = None
         for component in reference.component_objects(Var):
             others = [getattr(blocks[i][0], component.local_name) for i in node.scenarios[1:]]
             for index, var in component.items():
-                if node.first_period <= _period(var) < node.end_period and not var.fixed:
+                if node.first_period <= period_of(var) < node.end_period and not var.fixed:
                     for other in others:
                         ef.nonanticipativity.add(other[index] == var)
     expected = sum(s.probability * blocks[k][0].net_present_cost.expr for k, s in enumerate(tree.scenarios))
@@ -550,6 +559,7 @@ class _Outcome:
     message: str = ""
     root: dict = field(default_factory=dict)  # EV: (component, index) -> level of each root decision
     plan: dict = field(default_factory=dict)  # an option's tree: variable name -> level (a start for the RP)
+    unmet_usd: float | None = None  # WS: the plan's discounted lost revenue
 
     @property
     def bracket(self) -> Bracket:
@@ -573,7 +583,14 @@ def _solve_task(task: _Task) -> _Outcome:
     plan = plan_by_name(planner.model) if task.kind == "option" and result.has_plan else {}
     return _Outcome(kind=task.kind, label=task.label, status=result.status, objective_usd=result.objective_usd,
                     bound_usd=result.bound_usd, gap=result.gap, seconds=time.perf_counter() - start,
-                    message=result.message, root=root, plan=plan)
+                    message=result.message, root=root, plan=plan,
+                    unmet_usd=_category(result, "unmet_demand") if task.kind != "option" and result.has_plan
+                    else None)
+
+
+def _category(result: Result, category: str) -> float:
+    costs = result.costs
+    return float(costs.loc[costs["category"] == category, "discounted_usd"].sum())
 
 
 def _block_plan(planner: TreePlanner, k: int) -> dict[str, float]:
@@ -612,7 +629,7 @@ def root_decisions(model, end_period: int) -> dict[tuple[str, Any], float]:
         if component.local_name in OPERATIONS:
             continue
         for index, var in component.items():
-            if _period(var) < end_period and var.value is not None:
+            if period_of(var) < end_period and var.value is not None:
                 out[(component.local_name, index)] = float(round(var.value)) if var.is_integer() else var.value
     return out
 
@@ -649,7 +666,8 @@ def _mean(values: list, probabilities: list[float], path: str, grid: TimeGrid) -
         keys = sorted(set().union(*values), key=month_index)
         values = [{k: float(TimeGrid.step_series(v, np.array([month_index(k)]))[0]) for k in keys} for v in values]
     if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
-        return math.fsum(p * v for p, v in zip(probabilities, values, strict=True)) / math.fsum(probabilities)
+        mean = math.fsum(p * v for p, v in zip(probabilities, values, strict=True)) / math.fsum(probabilities)
+        return round(mean) if all(isinstance(v, int) for v in values) else mean  # months of a term stay whole
     if all(isinstance(v, dict) for v in values) and all(v.keys() == values[0].keys() for v in values):
         return {k: _mean([v[k] for v in values], probabilities, f"{path}.{k}".lstrip("."), grid) for k in values[0]}
     weight: dict[str, float] = {}
@@ -720,8 +738,7 @@ def _distribution(costs: np.ndarray, probabilities: np.ndarray, alpha: float = 0
     cumulative = np.cumsum(probabilities[order])
     out = {f"p{q}_usd": float(costs[order][np.searchsorted(cumulative, q / 100 - 1e-12)]) for q in (10, 50, 90)}
     out["mean_usd"] = float(costs @ probabilities)
-    out[f"cvar_{alpha:g}_usd"] = float(min(eta + probabilities @ np.maximum(costs - eta, 0.0) / (1 - alpha)
-                                          for eta in costs))
+    out[f"cvar_{alpha:g}_usd"] = cvar(costs, probabilities, alpha)
     return out
 
 
@@ -762,6 +779,8 @@ def solve_stochastic(instance: Instance, tree: ScenarioTree | Tree, *, options: 
     ``log`` (a callable) hears one line per solve. Every tree is built and checked before any solve."""
     say = log or (lambda line: None)
     tree = tree if isinstance(tree, Tree) else build_tree(instance, tree, source)
+    instance = tree.base
+    mean_value = mean_instance(tree) if metrics else None  # its errors too before any solve
     names = list(tree.spec.options) if options is None else options
     for name in names:
         if name not in tree.spec.options:
@@ -790,7 +809,7 @@ def solve_stochastic(instance: Instance, tree: ScenarioTree | Tree, *, options: 
         tasks += [_Task("ws", s.name, mip_gap, time_limit, 1 if workers > 1 or executor else threads,
                         instance=s.instance, start=starts[k]) for k, s in enumerate(tree.scenarios)]
         tasks.append(_Task("ev", "EV", mip_gap, time_limit, 1 if workers > 1 or executor else threads,
-                           instance=mean_instance(tree), root_end=root_end))
+                           instance=mean_value, root_end=root_end))
     tasks += [_Task("option", name, mip_gap, time_limit, 1 if workers > 1 or executor else threads,
                     instance=counterfactuals[name], spec=tree.spec, source=f"{tree.source} without {name}")
               for name in names]
@@ -832,11 +851,13 @@ def solve_stochastic(instance: Instance, tree: ScenarioTree | Tree, *, options: 
     # The tree's plan of a scenario is a plan of that scenario alone: where it is cheaper than the WS solve's
     # incumbent (the gaps allow it; WS started from the tree's first plan), it is the best plan known with foresight.
     for k, o in enumerate(ws_outcomes):
+        if tree.spec.risk is not None and tree.spec.risk.on != "cost":
+            break  # the block's plan has its own lost revenue, not the WS plan's: WS combines both
         if scenario_results and o.objective_usd is not None and scenario_results[k].objective_usd is not None:
             o.objective_usd = min(o.objective_usd, scenario_results[k].objective_usd)
     rows = []
     if metrics:
-        ws = _expected([o.bracket for o in ws_outcomes], [s.probability for s in tree.scenarios])
+        ws = _wait_and_see(tree, ws_outcomes)
         eev_bracket = Bracket.of(eev.status, eev.objective_usd, eev.bound_usd)
         # WS <= RP <= EEV, so each bound carries over: the RP's lower end is at least WS's, EEV's at least RP's.
         rp_bracket = Bracket(rp_bracket.value, max(rp_bracket.low, ws.low), rp_bracket.high)
@@ -870,6 +891,38 @@ def solve_stochastic(instance: Instance, tree: ScenarioTree | Tree, *, options: 
         scenarios=_scenario_table(tree, scenario_results, ws_outcomes, eev_results),
         plan_by_node=_plan_by_node(tree, scenario_results), plan_by_scenario=_plan_by_scenario(tree, scenario_results),
         cvar_usd=getattr(planner, "cvar_usd", None), times_s=times)
+
+
+def _wait_and_see(tree: Tree, outcomes: list[_Outcome]) -> Bracket:
+    """WS: the scenarios' own optima combined as the tree's objective combines costs, the expectation, or with a
+    risk term E[z] + weight x (CVaR - mean) of the loss (so that RP - WS is the value of information, not a risk
+    premium). With the loss on the cost the combination rises with every z, so the bounds give its lower end; on
+    lost revenue the lower end is left open (the bounds say nothing of a bound's lost revenue)."""
+    probabilities = [s.probability for s in tree.scenarios]
+    risk = tree.spec.risk
+    if risk is None:
+        return _expected([o.bracket for o in outcomes], probabilities)
+    p = np.array(probabilities)
+
+    def combined(costs: list[float], losses: list[float]) -> float:
+        z, loss = np.array(costs), np.array(losses)
+        return float(p @ z + risk.weight * (cvar(loss, p, risk.alpha) - p @ loss))
+
+    brackets = [o.bracket for o in outcomes]
+    high = [b.high for b in brackets]
+    if risk.on == "cost":
+        return Bracket(combined(high, high), combined([b.low for b in brackets], [b.low for b in brackets]),
+                       combined(high, high))
+    unmet = [o.unmet_usd if o.unmet_usd is not None else math.nan for o in outcomes]
+    value = combined(high, unmet)
+    return Bracket(value, -math.inf, value)
+
+
+def cvar(losses: np.ndarray, probabilities: np.ndarray, alpha: float) -> float:
+    """CVaR_alpha of a discrete loss: min over eta of eta + E[(L - eta)+] / (1 - alpha), reached at a loss value."""
+    if not np.isfinite(losses).all():
+        return math.nan
+    return float(min(eta + probabilities @ np.maximum(losses - eta, 0.0) / (1 - alpha) for eta in losses))
 
 
 def _usd(amount: float | None) -> str:
@@ -926,9 +979,8 @@ def _scenario_table(tree: Tree, results: list[Result], ws: list[_Outcome], eev: 
         for stage, branch in zip(tree.spec.stages, s.branches, strict=True):
             row[f"branch_{stage.from_month}"] = branch
         if results:
-            costs = results[k].costs
             row["npc_usd"] = results[k].objective_usd
-            row["unmet_usd"] = float(costs.loc[costs["category"] == "unmet_demand", "discounted_usd"].sum())
+            row["unmet_usd"] = _category(results[k], "unmet_demand")
         if ws:
             row["ws_usd"], row["ws_bound_usd"], row["ws_status"] = ws[k].objective_usd, ws[k].bound_usd, ws[k].status
         if eev:

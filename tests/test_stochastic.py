@@ -99,10 +99,16 @@ def test_cvar_on_cost_makes_the_lab_sign_now():
     instance, tree = lease_case(1500)
     averse = ScenarioTree.model_validate(tree.model_dump(by_alias=True) | {"risk": {"on": "cost", "alpha": 0.9,
                                                                                      "weight": 0.5}})
-    result = solve_stochastic(instance, averse, metrics=False, options=[])
+    result = solve_stochastic(instance, averse)
     assert result.rp.objective_usd == pytest.approx(3.95 * F, abs=1.0)
     assert result.cvar_usd == pytest.approx(5 * F, abs=1.0)
     assert result.root_plan()["event"].tolist() == ["signed"]
+    # WS under the same objective: foresight costs 5F or 1.5F, 0.5 x 2.55F + 0.5 x 5F = 3.775F, so EVPI = 0.175F
+    # (not 3.95F - 2.55F: the rest is the risk premium). EV (not signing, 3.3F, no spread) fixes "not in January":
+    # the tree then waits, 4.1F, VSS 0.15F. Without the exit: keep (5F), wait (4.1F) or never (5.4F): 0.15F.
+    for name, expected in (("WS", 3.775), ("EVPI", 0.175), ("EV", 3.3), ("EEV", 4.1), ("VSS", 0.15)):
+        assert metric(result, name) == pytest.approx(expected * F, abs=1.0), name
+    assert result.options.set_index("option").loc["exit", "value_usd"] == pytest.approx(0.15 * F, abs=1.0)
 
 
 # ---------------------------------------------------------------------------------------------- small instance
@@ -162,6 +168,30 @@ def test_ws_rp_eev_chain_and_option_values(small_result):
         assert row["ws_bound_usd"] <= row["npc_usd"] * (1 + 1e-9)
 
 
+def test_brackets_carry_the_chain_over(small_result):
+    """RP's lower end is its own bound or WS's, whichever is higher; EEV's likewise with RP's."""
+    ws_low = bracket(small_result, "WS")[0]
+    rp_low = bracket(small_result, "RP")[0]
+    assert rp_low == pytest.approx(max(small_result.rp.bound_usd, ws_low), rel=1e-12)
+    assert bracket(small_result, "EEV")[0] >= rp_low
+
+
+def test_a_cheaper_plan_of_another_solve_restarts_the_rp(small):
+    """better_start takes a plan of the tree (by variable name) that beats the incumbent, and refuses one that
+    breaks a row."""
+    from solver.stochastic import TreePlanner, better_start, plan_by_name
+
+    planner = TreePlanner(build_tree(small, small_tree()))
+    solved = planner.solve()
+    plan = plan_by_name(planner.model)
+    assert better_start(planner, [plan], solved.objective_usd) is None  # not cheaper than itself
+    assert better_start(planner, [plan], solved.objective_usd + 1e6) is not None
+    broken = dict(plan)
+    name = next(n for n in broken if ".unmet[training," in n)
+    broken[name] += 1.0  # demand balance missed by 1,000 units
+    assert better_start(planner, [broken], solved.objective_usd + 1e6) is None
+
+
 def test_root_decisions_equal_across_scenarios(small_result):
     plans = small_result.plan_by_scenario
     root = plans[plans["node"] == "root"]
@@ -212,6 +242,18 @@ def test_year_schedule_changes_from_its_year():
     assert cheap == {2026: 300.0, 2027: 100.0}
 
 
+def test_mean_value_instance_weights_numbers_and_keeps_integers(small):
+    """EV: a price of $100/kg with probability 0.25 and $300/kg with 0.75 is $250/kg in 2027; a 15-month term
+    with 0.25 against 12 is 12.75 months, a whole 13 (the field is an integer)."""
+    tree = build_tree(small, ScenarioTree.model_validate({"name": "ev", "stages": [{"from": "2027-01", "branches": {
+        "cheap": {"probability": 0.25, "set": {"orbital.launch_vehicles.rocket.launch_price_usd_per_kg": 100,
+                                               "hyperscaler_contracts.cloud.min_term_months": 15}},
+        "dear": {"probability": 0.75}}}]}))
+    mean = mean_instance(tree)
+    assert mean.orbital.launch_vehicles["rocket"].launch_price_usd_per_kg == {2026: 300.0, 2027: 250.0}
+    assert mean.hyperscaler_contracts["cloud"].min_term_months == 13
+
+
 # ----------------------------------------------------------------------------------------------- bad trees
 
 @pytest.mark.parametrize(("stage", "message"), [
@@ -220,6 +262,13 @@ def test_year_schedule_changes_from_its_year():
     ({"from": "2029-01", "branches": {"a": {"probability": 1}}}, "stages.0.from: expected a month after"),
     ({"from": "2026-07", "branches": {"a": {"probability": 1, "set": {"demand.training.nope": 1}}}},
      "stages.0.branches.a.set: demand.training.nope: no field 'nope'"),
+    ({"from": "2026-07", "branches": {"a": {"probability": 1, "set": {
+        "demand.training.growth_law.start_units": 5}}}},
+     "stages.0.branches.a.set.demand.training.growth_law.start_units: a branch's growth law restarts"),
+    # The first scenario's branch is the one that reveals the future: it is named all the same.
+    ({"from": "2027-01", "branches": {"b": {"probability": 0.5, "set": {
+        "fixed_block_leases.colossus.fee_usd_per_month": 1e8}}, "a": {"probability": 0.5}}},
+     "stages.0.branches.b.set.fixed_block_leases.colossus.fee_usd_per_month: changes the model in 2026-04"),
     ({"from": "2027-01", "branches": {"a": {"probability": 0.5}, "b": {"probability": 0.5, "set": {
         "fixed_block_leases.colossus.fee_usd_per_month": 1e8}}}},
      "stages.0.branches.b.set.fixed_block_leases.colossus.fee_usd_per_month: changes the model in 2026-04"),
@@ -309,3 +358,19 @@ def test_report_section_of_a_tree(tmp_path: Path, small_result):
                      encoding="utf-8")
     page = write_report(tmp_path / "small").read_text(encoding="utf-8")
     assert "Not shown: the tree in" in page and "is over instance &#x27;reference&#x27;" in page
+
+
+def test_side_solves_on_an_executor_match_the_serial_ones():
+    """WS, EV and the option's tree on any concurrent.futures executor (as a Dask client's) give the serial
+    answers of the hand-worked case."""
+    from solver.workers import spawn_pool
+
+    instance, tree = lease_case(1500, "2026-01")
+    pool = spawn_pool(2)
+    try:
+        result = solve_stochastic(instance, tree, executor=pool)
+    finally:
+        pool.shutdown()
+    assert metric(result, "EVPI") == pytest.approx(0.35 * F, abs=1.0)
+    assert metric(result, "VSS") == pytest.approx(0.4 * F, abs=1.0)
+    assert result.options.set_index("option").loc["exit", "value_usd"] == pytest.approx(0.4 * F, abs=1.0)

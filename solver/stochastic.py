@@ -841,7 +841,11 @@ def solve_stochastic(instance: Instance, tree: ScenarioTree | Tree, *, options: 
         start = time.perf_counter()
         planner.highs.clearSolver()
         planner.offer_start(start_levels)
+        first_bound = rp.bound_usd
         rp = planner.solve(mip_gap=mip_gap, time_limit=time_limit, threads=threads, explain=False)
+        if rp.has_plan and first_bound is not None:  # the first solve's bound holds for the same model
+            rp.bound_usd = max(first_bound, rp.bound_usd if rp.bound_usd is not None else -math.inf)
+            rp.gap = abs(rp.objective_usd - rp.bound_usd) / max(1.0, abs(rp.objective_usd))
         scenario_results = planner.scenario_results if rp.has_plan else []
         times["rp_again"] = time.perf_counter() - start
         say(f"RP again, from a cheaper plan of another solve: {rp.status}, {_usd(rp.objective_usd)} in "

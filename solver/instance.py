@@ -7,15 +7,17 @@ import difflib
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from models.demand import demand_units
 from solver.schema import LARGEST, Instance, Strict
 from solver.timegrid import TimeGrid
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 INSTANCE_SUFFIXES = (".yaml", ".yml")
 
@@ -213,6 +215,18 @@ def read_yaml_file(path: Path, what: str = "the file") -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise InstanceError(f"{path}: cannot read {what}: {str(exc).splitlines()[0]}") from None
     return read_yaml(text, str(path))
+
+
+def load_yaml_model(path: str | Path, model: type[ModelT], what: str) -> ModelT:
+    """Read a YAML file of ``what`` (a sweep spec, a scenario tree) and validate it as ``model``;
+    :class:`InstanceError` with one line naming the file and the field otherwise."""
+    data = read_yaml_file(Path(path), f"the {what}")
+    if not isinstance(data, dict):
+        raise InstanceError(f"{path}: (top level): expected a mapping of {what} fields, got {type(data).__name__}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InstanceError(format_validation_error(exc, str(path))) from None
 
 
 def load_instance(path: str | Path) -> Instance:

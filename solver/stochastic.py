@@ -45,7 +45,7 @@ from pyomo.repn import generate_standard_repn
 from models.core import build_model
 from models.demand import monthly_demand_units
 from models.parts import MONEY, discount_factors
-from solver.instance import InstanceError, format_validation_error, parse_instance, read_yaml_file
+from solver.instance import InstanceError, format_validation_error, load_yaml_model, parse_instance
 from solver.params import get_path, scaled, set_path
 from solver.results import Result, write_atomic
 from solver.schema import (
@@ -118,13 +118,7 @@ class Tree:
 
 def load_tree(path: str | Path) -> ScenarioTree:
     """Read and validate a tree file; :class:`InstanceError` (one line) otherwise."""
-    data = read_yaml_file(Path(path), "the scenario tree")
-    if not isinstance(data, dict):
-        raise InstanceError(f"{path}: (top level): expected a mapping of tree fields, got {type(data).__name__}")
-    try:
-        return ScenarioTree.model_validate(data)
-    except ValidationError as exc:
-        raise InstanceError(format_validation_error(exc, str(path))) from None
+    return load_yaml_model(path, ScenarioTree, "scenario tree")
 
 
 def build_tree(base: Instance, spec: ScenarioTree, source: str = "tree", check: bool = True) -> Tree:
@@ -179,16 +173,19 @@ def apply_changes(data: dict, changes: dict[str, Any], where: str) -> dict:
     """``changes`` (``PATH: content`` or ``PATH*: factor``) applied to an instance dump for the whole horizon."""
     out = copy.deepcopy(data)
     for key, content in changes.items():
-        path, scale = key.removesuffix("*").strip(), key.endswith("*")
-        current = get_path(out, path, where)
-        set_path(out, path, scaled(current, _factor(content, key, where)) if scale else copy.deepcopy(content), where)
+        path = key.removesuffix("*").strip()
+        set_path(out, path, _new_content(get_path(out, path, where), key, content, where), where)
     return out
 
 
-def _factor(content: Any, key: str, where: str) -> float:
+def _new_content(current: Any, key: str, content: Any, where: str) -> Any:
+    """What a change ``key: content`` makes of a field holding ``current``: ``content`` itself, or with ``PATH*``
+    every number of ``current`` scaled by it."""
+    if not key.endswith("*"):
+        return copy.deepcopy(content)
     if isinstance(content, bool) or not isinstance(content, int | float) or not math.isfinite(content):
         raise InstanceError(f"{where}.{key}: expected a finite number to scale by, got {content!r}")
-    return float(content)
+    return scaled(current, float(content))
 
 
 def _apply_branch(data: dict, changes: dict[str, Any], tau: int, grid: TimeGrid, laws: dict, where: str) -> dict:
@@ -196,7 +193,7 @@ def _apply_branch(data: dict, changes: dict[str, Any], tau: int, grid: TimeGrid,
     out = copy.deepcopy(data)
     restarted = set()
     for key, content in changes.items():
-        path, scale = key.removesuffix("*").strip(), key.endswith("*")
+        path = key.removesuffix("*").strip()
         keys = path.split(".")
         if len(keys) >= 3 and keys[0] == "demand" and keys[2] == "growth_law":
             workload = keys[1]
@@ -204,8 +201,7 @@ def _apply_branch(data: dict, changes: dict[str, Any], tau: int, grid: TimeGrid,
                 raise InstanceError(f"{where}.{key}: demand.{workload} has no growth law to change")
             holder = {"growth_law": laws[workload]}
             sub = ".".join(keys[2:])
-            current = get_path(holder, sub, f"{where} (demand.{workload})")
-            new = scaled(current, _factor(content, key, where)) if scale else copy.deepcopy(content)
+            new = _new_content(get_path(holder, sub, f"{where} (demand.{workload})"), key, content, where)
             before = laws[workload].get("start_units")
             set_path(holder, sub, new, where)
             if isinstance(holder["growth_law"], dict) and holder["growth_law"].get("start_units") != before:
@@ -216,7 +212,7 @@ def _apply_branch(data: dict, changes: dict[str, Any], tau: int, grid: TimeGrid,
             restarted.add(workload)
             continue
         current = get_path(out, path, where)
-        new = scaled(current, _factor(content, key, where)) if scale else copy.deepcopy(content)
+        new = _new_content(current, key, content, where)
         kind = _kind(path)
         if kind == "years" and current is not None and new is not None:
             new = _splice_years(current, new, tau, grid)
@@ -670,12 +666,11 @@ def _mean(values: list, probabilities: list[float], path: str, grid: TimeGrid) -
         return round(mean) if all(isinstance(v, int) for v in values) else mean  # months of a term stay whole
     if all(isinstance(v, dict) for v in values) and all(v.keys() == values[0].keys() for v in values):
         return {k: _mean([v[k] for v in values], probabilities, f"{path}.{k}".lstrip("."), grid) for k in values[0]}
+    keys = [json.dumps(v, sort_keys=True, default=str) for v in values]
     weight: dict[str, float] = {}
-    for v, p in zip(values, probabilities, strict=True):
-        weight[json.dumps(v, sort_keys=True, default=str)] = weight.get(json.dumps(v, sort_keys=True, default=str),
-                                                                         0.0) + p
-    best = max(weight, key=weight.get)
-    return copy.deepcopy(next(v for v in values if json.dumps(v, sort_keys=True, default=str) == best))
+    for key, p in zip(keys, probabilities, strict=True):
+        weight[key] = weight.get(key, 0.0) + p
+    return copy.deepcopy(values[keys.index(max(weight, key=weight.get))])
 
 
 @dataclass

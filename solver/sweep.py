@@ -36,11 +36,11 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy import stats
 from scipy.stats import qmc
 
-from solver.instance import InstanceError, format_validation_error, read_yaml_file
+from solver.instance import InstanceError, load_yaml_model
 from solver.params import DISTRIBUTIONS, Parameter, apply, check
 from solver.schema import Instance
 from solver.solve import Planner, Result
@@ -117,14 +117,7 @@ class SweepSpec(BaseModel):
 
 def load_spec(path: str | Path) -> SweepSpec:
     """Read and validate a sweep spec; :class:`InstanceError` with one line naming the file and field otherwise."""
-    path = Path(path)
-    data = read_yaml_file(path, "the sweep spec")
-    if not isinstance(data, dict):
-        raise InstanceError(f"{path}: (top level): expected a mapping of sweep fields")
-    try:
-        return SweepSpec.model_validate(data)
-    except ValidationError as exc:
-        raise InstanceError(format_validation_error(exc, str(path))) from None
+    return load_yaml_model(path, SweepSpec, "sweep spec")
 
 
 def design_points(spec: SweepSpec) -> np.ndarray:

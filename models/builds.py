@@ -1,13 +1,15 @@
 """The lab's own terrestrial builds: sites, integer modules, lead times, capex by year, refresh and salvage.
 
 Variables, per site ``s``, hardware generation ``g`` and period ``t``:
-  ``build_modules[s,t]``  integer modules decided at ``t``; online at ``t + lead`` (only where that lies in the
+  ``build_modules[s,t]``  integer modules decided at ``t``; online a lead time later (only where that lies in the
                           horizon, at or after the site's power date, and some hardware generation is out);
   ``build_mw[s,g,t]``     MW of IT online at ``s`` running generation ``g``. A module comes online with the
-                          newest generation then available and is refreshed every ``life`` periods with the newest
-                          one again. State: build_mw[s,g,t] = build_mw[s,g,t-1] + (modules joining g at t) -
-                          (modules leaving g at t), where joining and leaving are fixed functions of builds
-                          ``lead``, ``lead + life``, ``lead + 2 life``... periods earlier.
+                          newest generation then available and is refreshed each time its GPUs' life is out with
+                          the newest one again. State: build_mw[s,g,t] = build_mw[s,g,t-1] + (modules joining g
+                          at t) - (modules leaving g at t), where joining and leaving are fixed functions of the
+                          builds a lead time, a lead time and a life, ... earlier.
+Durations are in months and mapped to periods from where they start (TimeGrid.after), so they hold across a
+segmented grid's change of period length.
 Modules online at the start (``held_at_start``, :func:`held_modules`) enter build_mw as constant flows: online
 from period 0 on the generation they run, refreshed when their GPUs' life is out; their facility and first GPUs
 are sunk, their energy, opex, refreshes and value at the end count as a new module's.
@@ -53,38 +55,44 @@ def current_generation(instance: Instance, grid: TimeGrid) -> list[str | None]:
 
 
 def build_arrays(parts: Parts, site_name: str, generation: list[str | None]) -> dict:
-    """Per-period data of one site: which decisions are allowed, capex schedules ($M per module), lives.
-    ``generation`` is the newest hardware generation at each period (:func:`current_generation`)."""
+    """Per-period data of one site: which decisions are allowed, when they come online, capex schedules ($M per
+    module), lives in months. ``generation`` is the newest hardware generation at each period
+    (:func:`current_generation`)."""
     inst, grid = parts.instance, parts.grid
     site = inst.terrestrial.sites[site_name]
     costs = inst.terrestrial.build_costs
     T = grid.n_periods
-    periods = np.arange(T)
-    lead = grid.periods_for_months(site.lead_time_months)
-    life = max(1, grid.periods_for_months(costs.gpu_life_years * 12))
-    online = periods + lead
+    online = np.array([grid.after(b, site.lead_time_months) for b in range(T)])
     has_hardware = np.array([o < T and generation[o] is not None for o in online])
     power_from = grid.first_period_from(site.power_available)
     module = site.module_mw
+    energy_per_mw_month = (site.pue * HOURS_PER_MONTH * site.energy_utilization_share * 1000
+                           * site.electricity_usd_per_kwh / MONEY)
     return {
-        "lead": lead,
-        "life": life,
-        "facility_life": max(1, grid.periods_for_months(costs.facility_life_years * 12)),
+        "online": online,
+        "lead_at_end": grid.end_periods(site.lead_time_months),  # the lead in periods past the horizon end
+        "life_months": costs.gpu_life_years * 12,
+        "facility_life_months": costs.facility_life_years * 12,
         "generation": generation,
         "can_build": (online < T) & (online >= power_from) & has_hardware,
         "max_modules": np.floor(site.grid_power_mw / (module * site.pue) + 1e-9),
         "facility": grid.year_schedule(costs.facility_usd_per_mw) * site.facility_cost_multiplier * module / MONEY,
         "gpus": grid.year_schedule(costs.gpus_usd_per_mw) * module / MONEY,
         "other_it": grid.year_schedule(costs.other_it_usd_per_mw) * module / MONEY,
-        "energy_per_mw": site.pue * HOURS_PER_MONTH * site.energy_utilization_share * 1000
-        * site.electricity_usd_per_kwh * grid.months_per_period / MONEY,
-        "opex_per_mw": site.fixed_opex_usd_per_mw_month * grid.months_per_period / MONEY,
+        "energy_per_mw": grid.per_period(energy_per_mw_month),
+        "opex_per_mw": grid.per_period(site.fixed_opex_usd_per_mw_month / MONEY),
     }
 
 
-def refresh_periods(online: int, life: int, n_periods: int) -> list[int]:
-    """Periods at which a module online at ``online`` gets new GPUs: every ``life`` periods, inside the horizon."""
-    return list(range(online + life, n_periods, life))
+def refresh_periods(grid: TimeGrid, bought: int, life_months: float, until: int | None = None) -> list[int]:
+    """Periods at which IT bought at ``bought`` is replaced: each time its life is out (in months, rounded up to a
+    period start), inside the horizon (or before ``until``)."""
+    until = grid.n_periods if until is None else until
+    out, t = [], grid.end_of_term(bought, life_months)
+    while t < until:
+        out.append(t)
+        t = grid.end_of_term(t, life_months)
+    return out
 
 
 def _value_at_end(parts: Parts, site_name: str) -> tuple[float, float, float]:
@@ -98,20 +106,20 @@ def _value_at_end(parts: Parts, site_name: str) -> tuple[float, float, float]:
     return facility_new, it_new, inst.hardware[newest_generation(inst, grid.end_month)].compute_units_per_mw
 
 
-def _it_value(parts: Parts, site_name: str, d: dict, hardware: str, bought: int, paid: float,
-              retire: int | None = None) -> float:
-    """Value at the horizon end of one module's IT of ``hardware`` bought at period ``bought`` for ``paid`` ($M):
-    worth the compute it delivers, so a generation older than the newest at the end is valued at new IT's price
-    times its compute per MW over the newest one's, or at the price paid where that is lower. With ``retire``
-    (a facility retiring then), the IT serves only until then: its service after that is not counted."""
+def _service_share(grid: TimeGrid, retire: int, life_months: float) -> float:
+    """Share of a new asset's service (life ``life_months``) left at the horizon end by one retiring at ``retire``."""
+    return remaining_service_share(retire - grid.n_periods, max(1, grid.end_periods(life_months)),
+                                   grid.discount_end_period)
+
+
+def _it_value(parts: Parts, site_name: str, d: dict, hardware: str, paid: float, retire: int) -> float:
+    """Value at the horizon end of one module's IT of ``hardware``, bought for ``paid`` ($M) and serving until
+    ``retire`` (its life out, or its facility retiring first): worth the compute it delivers, so a generation
+    older than the newest at the end is valued at new IT's price times its compute per MW over the newest one's,
+    or at the price paid where that is lower."""
     _, it_new, newest_at_end = _value_at_end(parts, site_name)
-    grid = parts.grid
-    T, delta = grid.n_periods, grid.discount_per_period
     running = parts.instance.hardware[hardware].compute_units_per_mw
-    share = remaining_service_share(np.ones(d["life"]), T - bought, delta)
-    if retire is not None and retire - bought < d["life"]:  # the service from the retirement on is lost
-        share -= delta ** (retire - T) * remaining_service_share(np.ones(d["life"]), retire - bought, delta)
-    return min(it_new * running / newest_at_end, paid) * share
+    return min(it_new * running / newest_at_end, paid) * _service_share(parts.grid, retire, d["life_months"])
 
 
 def salvage_per_module(parts: Parts, site_name: str, d: dict, decided: int) -> float:
@@ -119,18 +127,18 @@ def salvage_per_module(parts: Parts, site_name: str, d: dict, decided: int) -> f
     service costs new then (:func:`~models.parts.remaining_service_share`), for the facility and for the IT, or
     at the price paid where that is lower (prices that rose are no gain: the plan does not trade its assets).
 
-    Facility: a new one at the horizon-end price, whose service starts ``lead`` periods after it is paid (so a
+    Facility: a new one at the horizon-end price, whose service starts a lead time after it is paid (so a
     facility ready now is worth that much interest more). IT: the GPUs and other IT of the latest purchase
     (:func:`_it_value`)."""
     grid = parts.grid
-    T, delta = grid.n_periods, grid.discount_per_period
-    online = decided + d["lead"]
+    online = int(d["online"][decided])
     facility_new, _, _ = _value_at_end(parts, site_name)
     value = (min(facility_new, d["facility"][decided])
-             * remaining_service_share(np.ones(d["facility_life"]), T - online, delta) / delta ** d["lead"])
-    last_purchase = ([online, *refresh_periods(online, d["life"], T)])[-1]
-    return value + _it_value(parts, site_name, d, d["generation"][last_purchase], last_purchase,
-                             d["gpus"][last_purchase] + d["other_it"][last_purchase])
+             * _service_share(grid, grid.end_of_term(online, d["facility_life_months"]), d["facility_life_months"])
+             / grid.discount_end_period ** d["lead_at_end"])
+    last = ([online, *refresh_periods(grid, online, d["life_months"])])[-1]
+    return value + _it_value(parts, site_name, d, d["generation"][last], d["gpus"][last] + d["other_it"][last],
+                             grid.end_of_term(last, d["life_months"]))
 
 
 def held_modules(parts: Parts, site_name: str, d: dict) -> tuple[dict[str, np.ndarray], np.ndarray, float]:
@@ -138,45 +146,43 @@ def held_modules(parts: Parts, site_name: str, d: dict) -> tuple[dict[str, np.nd
     cost of their GPU refreshes per period ($M), and their value at the horizon end ($M).
 
     Their facility and first GPUs are sunk. The GPUs bought at ``gpus_month`` are replaced when their life is out
-    (rounded up to a period start), then every ``life`` periods, with the newest generation, as a new module's
-    are; a facility whose life ends inside the horizon retires its modules then. At the end, what is left is
-    valued as a new module's (:func:`salvage_per_module`), at the lower of the price new at the end and the price
-    paid; for what was bought before the start, the price paid is taken as the price at the horizon start (the
-    instance does not record it; an assumption)."""
+    (rounded up to a period start), then each time the new ones' life is out, with the newest generation, as a
+    new module's are; a facility whose life ends inside the horizon retires its modules then. At the end, what is
+    left is valued as a new module's (:func:`salvage_per_module`), at the lower of the price new at the end and
+    the price paid; for what was bought before the start, the price paid is taken as the price at the horizon
+    start (the instance does not record it; an assumption)."""
     inst, grid = parts.instance, parts.grid
     site = inst.terrestrial.sites[site_name]
-    costs = inst.terrestrial.build_costs
-    T, delta = grid.n_periods, grid.discount_per_period
+    T = grid.n_periods
     mw: dict[str, np.ndarray] = {}
     refresh = np.zeros(T)
     value = 0.0
     facility_new, _, _ = _value_at_end(parts, site_name)
 
-    def months_left(since: str, life_years: float) -> float:
-        return life_years * 12 - (grid.start_month - month_index(since))
-
     for held in site.held_at_start:
-        retire = grid.periods_for_months(months_left(held.online_since, costs.facility_life_years))
-        first_refresh = grid.periods_for_months(months_left(held.gpus_month, costs.gpu_life_years))
-        # The purchase before the start counts as made ``life`` periods before the first refresh.
-        purchases = [first_refresh - d["life"], *range(first_refresh, min(T, retire), d["life"])]
-        for i, bought in enumerate(purchases):
-            hardware = held.hardware if i == 0 else d["generation"][bought]
-            mw.setdefault(hardware, np.zeros(T))[max(0, bought): min(T, retire, bought + d["life"])] += (
+        retire = max(0, grid.period_from(month_index(held.online_since) + d["facility_life_months"]))
+        first_refresh = max(0, grid.period_from(month_index(held.gpus_month) + d["life_months"]))
+        refreshes = [first_refresh, *refresh_periods(grid, first_refresh, d["life_months"], min(T, retire))]
+        refreshes = [t for t in refreshes if t < min(T, retire)]
+        # Each purchase serves until the next one (the GPUs bought before the start until the first refresh).
+        purchases = [(None, first_refresh)] + [(t, grid.end_of_term(t, d["life_months"])) for t in refreshes]
+        for bought, replaced in purchases:
+            hardware = held.hardware if bought is None else d["generation"][bought]
+            mw.setdefault(hardware, np.zeros(T))[0 if bought is None else bought: min(T, retire, replaced)] += (
                 held.modules * site.module_mw)
-            if i:
+            if bought is not None:
                 refresh[bought] += (d["gpus"][bought] + d["other_it"][bought]) * held.modules
         if retire < T:
             continue  # nothing left at the end
-        # As a new module's (salvage_per_module): a facility ready now is worth ``lead`` periods' interest more
-        # than a new one paid at the end.
-        facility_age = d["facility_life"] - (retire - T)
-        value += held.modules * min(facility_new, d["facility"][0]) * remaining_service_share(
-            np.ones(d["facility_life"]), facility_age, delta) / delta ** d["lead"]
-        last = purchases[-1]
-        hardware, paid = (held.hardware, d["gpus"][0] + d["other_it"][0]) if last < 0 else (
-            d["generation"][last], d["gpus"][last] + d["other_it"][last])
-        value += held.modules * _it_value(parts, site_name, d, hardware, last, paid, retire)
+        # As a new module's (salvage_per_module): a facility ready now is worth a lead time's interest more than
+        # a new one paid at the end.
+        value += held.modules * (min(facility_new, d["facility"][0])
+                                 * _service_share(grid, retire, d["facility_life_months"])
+                                 / grid.discount_end_period ** d["lead_at_end"])
+        bought, replaced = purchases[-1]
+        hardware, paid = (held.hardware, d["gpus"][0] + d["other_it"][0]) if bought is None else (
+            d["generation"][bought], d["gpus"][bought] + d["other_it"][bought])
+        value += held.modules * _it_value(parts, site_name, d, hardware, paid, min(replaced, retire))
     return mw, refresh, value
 
 
@@ -199,26 +205,38 @@ def add(m, parts: Parts) -> None:
                           bounds=lambda m, s, t: (0, data[s]["max_modules"] if data[s]["can_build"][t] else 0))
     m.build_mw = Var(sites, generations, T, domain=NonNegativeReals)
 
+    # Which decisions come online at each period, and which modules (by the period they came online) have their
+    # IT replaced at each period and what it replaces (the purchase before): fixed by the data.
+    online_from = {s: {t: [] for t in T} for s in sites}
+    replaced_at = {s: {t: [] for t in T} for s in sites}
+    for s in sites:
+        for b in T:
+            if data[s]["online"][b] < grid.n_periods:
+                online_from[s][int(data[s]["online"][b])].append(b)
+        for o in T:
+            chain = [o, *refresh_periods(grid, o, data[s]["life_months"])]
+            for before, t in zip(chain, chain[1:], strict=False):
+                replaced_at[s][t].append((o, before))
+
     def modules_online_at(s, t):
         """Module decisions that first come online at ``t`` (an expression, or 0)."""
-        b = t - data[s]["lead"]
-        return m.build_modules[s, b] if b >= 0 else 0
+        return sum(m.build_modules[s, b] for b in online_from[s][t])
 
     def refreshed_at(s, t):
-        """Modules whose GPUs are replaced at ``t``: those first online ``life``, ``2 life``... periods earlier."""
-        life = data[s]["life"]
-        return sum(modules_online_at(s, t - k * life) for k in range(1, t // life + 1))
+        """Modules whose GPUs are replaced at ``t``."""
+        return sum(modules_online_at(s, o) for o, _ in replaced_at[s][t])
 
     def generation_flow(s, g, t):
         """MW joining minus MW leaving generation ``g`` at ``t`` at site ``s``."""
-        gen, life = newest, data[s]["life"]
+        gen = newest
         module = inst.terrestrial.sites[s].module_mw
         flow = module * modules_online_at(s, t) if gen[t] == g else 0
-        if t >= life and gen[t] != gen[t - life]:  # a refresh to the same generation moves no MW
-            if gen[t] == g:
-                flow = flow + module * refreshed_at(s, t)
-            if gen[t - life] == g:
-                flow = flow - module * refreshed_at(s, t)
+        for o, before in replaced_at[s][t]:
+            if gen[t] != gen[before]:  # a refresh to the same generation moves no MW
+                if gen[t] == g:
+                    flow = flow + module * modules_online_at(s, o)
+                if gen[before] == g:
+                    flow = flow - module * modules_online_at(s, o)
         return flow
 
     def held_flow(s, g, t):
@@ -292,8 +310,8 @@ def add(m, parts: Parts) -> None:
         for category, term in capex.items():
             parts.add_cost(category, term)
             parts.capital_spend.append(term)
-        parts.add_cost("energy", lambda t, s=s, d=d: d["energy_per_mw"] * site_mw(s, t))
-        parts.add_cost("opex", lambda t, s=s, d=d: d["opex_per_mw"] * site_mw(s, t))
+        parts.add_cost("energy", lambda t, s=s, d=d: d["energy_per_mw"][t] * site_mw(s, t))
+        parts.add_cost("opex", lambda t, s=s, d=d: d["opex_per_mw"][t] * site_mw(s, t))
         parts.add_end_cost("salvage", -sum(salvage_per_module(parts, s, d, b) * m.build_modules[s, b]
                                            for b in T if d["can_build"][b]) - held_value[s])
 
@@ -313,8 +331,9 @@ def add(m, parts: Parts) -> None:
         if cap is not None:
             online_mw = np.zeros(grid.n_periods)
             for s, frame in zip(sites, frames, strict=True):
-                lead = data[s]["lead"]
-                online_mw[lead:] += frame["new_mw"].to_numpy()[: grid.n_periods - lead]
+                for b, new_mw in enumerate(frame["new_mw"].to_numpy()):
+                    if data[s]["online"][b] < grid.n_periods:
+                        online_mw[data[s]["online"][b]] += new_mw
             smallest = min(site.module_mw for site in inst.terrestrial.sites.values())
             full_years = [y for y in grid.years if online_mw[grid.year == y].sum()
                           > cap_by_period[grid.year == y][0] - smallest + 1e-6]

@@ -3,8 +3,9 @@
 Variables, per contract ``c`` and period ``t``:
   ``contract_active[c,t]``  integer blocks held at ``t``;
   ``contract_commit[c,t]``  blocks newly committed at ``t`` (continuous: see below).
-A committed block is held until the lab releases it, no earlier than its minimum term ``term``:
-  ``contract_min_term[c,t]``  active[t] >= commit[t - term + 1] + ... + commit[t] (the blocks still in their term);
+A committed block is held until the lab releases it, no earlier than its minimum term (in months, from the
+period it is committed in to the period it runs out at):
+  ``contract_min_term[c,t]``  active[t] >= the sum of commit[u] over u <= t still in their term at t;
   ``contract_new_blocks[c,t]`` commit[t] >= active[t] - active[t-1] (a block held more is a block committed).
 Blocks are alike, so the oldest is released first. Commit need not be integral: any commit that meets these rows
 can be lowered to the blocks newly held, max(0, active[t] - active[t-1]), which is integral and meets them too;
@@ -30,17 +31,18 @@ from models.parts import COMPUTE, MONEY, CapacitySlice, Parts, Report, plan_fram
 
 
 def contract_arrays(parts: Parts, name: str) -> dict:
-    """Per-period data of one contract: blocks the ramp allows, term in periods, price per block-period ($M)."""
+    """Per-period data of one contract: blocks the ramp allows, the period each commitment's minimum term runs
+    out at, price per block-period ($M)."""
     c = parts.instance.hyperscaler_contracts[name]
     grid = parts.grid
     ramp = grid.month_series(c.ramp_mw)
     held = c.held_at_start
     return {
         "max_blocks": np.floor(ramp / c.block_mw + 1e-9),
-        "term": max(1, grid.periods_for_months(c.min_term_months)),
-        "block_cost": c.price_usd_per_mw_month * c.block_mw * grid.months_per_period / MONEY,
-        "initial": held.blocks if held else 0,  # blocks held at the start, and the periods of term they have left
-        "initial_left": grid.periods_for_months(held.term_left_months) if held else 0,
+        "bound_until": np.array([grid.end_of_term(u, c.min_term_months) for u in range(grid.n_periods)]),
+        "block_cost": grid.per_period(c.price_usd_per_mw_month * c.block_mw / MONEY),
+        "initial": held.blocks if held else 0,  # blocks held at the start, and the period their term runs out at
+        "initial_until": max(0, grid.period_from(grid.start_month + held.term_left_months)) if held else 0,
     }
 
 
@@ -54,14 +56,15 @@ def payments_after_horizon(parts: Parts, name: str, commit: np.ndarray) -> float
     """Take-or-pay still owed at the horizon end by blocks committed at ``commit`` (blocks per period) whose minimum
     term runs past it, in $M valued at the horizon end (each month's payment at its start)."""
     grid, d = parts.grid, contract_arrays(parts, name)
-    monthly = d["block_cost"] / grid.months_per_period
+    c = parts.instance.hyperscaler_contracts[name]
+    monthly = c.price_usd_per_mw_month * c.block_mw / MONEY
     rate = parts.instance.horizon.discount_rate_per_year
     owed = 0.0
-    committed = [(u, commit[u]) for u in np.flatnonzero(commit > 1e-9)]
-    if d["initial"]:  # blocks held at the start, as if committed ``term - left`` periods before it
-        committed.append((d["initial_left"] - d["term"], d["initial"]))
-    for u, blocks in committed:
-        months_left = (u + d["term"] - grid.n_periods) * grid.months_per_period
+    committed = [(d["bound_until"][u], commit[u]) for u in np.flatnonzero(commit > 1e-9)]
+    if d["initial"]:
+        committed.append((d["initial_until"], d["initial"]))
+    for until, blocks in committed:
+        months_left = grid.boundary(int(until)) - grid.end_month
         if months_left > 0:
             owed += blocks * monthly * float(((1 + rate) ** -(np.arange(months_left) / 12)).sum())
     return owed
@@ -81,8 +84,8 @@ def add(m, parts: Parts) -> None:
                             bounds=lambda m, c, t: (0, data[c]["max_blocks"][t]))
 
     def min_term(m, c, t):
-        in_term = range(max(0, t - data[c]["term"] + 1), t + 1)
-        still_bound = data[c]["initial"] if t < data[c]["initial_left"] else 0  # blocks held at the start
+        in_term = [u for u in range(t + 1) if data[c]["bound_until"][u] > t]
+        still_bound = data[c]["initial"] if t < data[c]["initial_until"] else 0  # blocks held at the start
         return m.contract_active[c, t] >= sum(m.contract_commit[c, u] for u in in_term) + still_bound
 
     def new_blocks(m, c, t):
@@ -99,7 +102,7 @@ def add(m, parts: Parts) -> None:
             mw=lambda t, c=c, b=spec.block_mw: b * m.contract_active[c, t],
             compute_per_mw=inst.hardware[spec.hardware].compute_units_per_mw / COMPUTE,
         ))
-        parts.add_cost("contracts", lambda t, c=c: data[c]["block_cost"] * m.contract_active[c, t])
+        parts.add_cost("contracts", lambda t, c=c: data[c]["block_cost"][t] * m.contract_active[c, t])
 
     def report(m) -> Report:
         frames, binding = [], []

@@ -88,8 +88,8 @@ def add_demand_balance(m, parts: Parts) -> None:
             T, rule=lambda m, t: m.served["orbit", "inference", t] <= share * demand["inference"][t])
 
     for w in WORKLOADS:
-        penalty = getattr(inst.demand, w).unmet_penalty_usd_per_unit_month * COMPUTE * grid.months_per_period / MONEY
-        parts.add_cost("unmet_demand", lambda t, w=w, penalty=penalty: penalty * m.unmet[w, t])
+        penalty = grid.per_period(getattr(inst.demand, w).unmet_penalty_usd_per_unit_month * COMPUTE / MONEY)
+        parts.add_cost("unmet_demand", lambda t, w=w, penalty=penalty: penalty[t] * m.unmet[w, t])
 
     def report(m) -> Report:
         binding = []

@@ -12,7 +12,7 @@ def monthly_demand_units(grid: TimeGrid, spec: WorkloadDemand) -> np.ndarray:
     """Demand in each month of the horizon. A growth law grows by ``annual_growth_factor`` a year; with a
     saturation level K it follows the logistic curve K s g^y / (K + s (g^y - 1)) through the start level s, which
     grows by nearly g a year while far below K."""
-    months = grid.start_month + np.arange(grid.n_periods * grid.months_per_period)
+    months = np.arange(grid.start_month, grid.end_month)
     if spec.series_units is not None:
         return TimeGrid.step_series(spec.series_units, months)
     law = spec.growth_law
@@ -25,7 +25,7 @@ def monthly_demand_units(grid: TimeGrid, spec: WorkloadDemand) -> np.ndarray:
 
 def workload_demand_units(grid: TimeGrid, spec: WorkloadDemand) -> np.ndarray:
     """Demand per period: the mean over the period's months (so quarters and years do not understate growth)."""
-    return monthly_demand_units(grid, spec).reshape(grid.n_periods, grid.months_per_period).mean(axis=1)
+    return grid.period_means(monthly_demand_units(grid, spec))
 
 
 def demand_units(instance: Instance, grid: TimeGrid) -> dict[str, np.ndarray]:

@@ -4,12 +4,14 @@ Variables, per lease ``l`` and period ``t`` (window ``a..h``: the periods fully 
 a provider's notice runs out; the end may lie after the horizon, and fees there would buy capacity after it at the
 lease's own fee, so neither is counted: docs/formulation.md section 8):
   ``lease_sign[l,t]``    binary, signed at ``t`` (only where the minimum term fits before ``e``);
-  ``lease_notice[l,t]``  binary, notice given at ``t``: capacity and fee stop at ``t + notice`` (only where that
-                         is before the natural end);
-  ``lease_on[l,t]``      the block is held at ``t``; state: on[t] = on[t-1] + sign[t] - notice[t - notice];
+  ``lease_notice[l,t]``  binary, notice given at ``t``: capacity and fee stop at ``notice_end[t]``, the period
+                         ``notice_months`` after ``t`` starts (only where that is before the natural end);
+  ``lease_on[l,t]``      the block is held at ``t``; state: on[t] = on[t-1] + sign[t] - (notice at u with
+                         notice_end[u] = t);
   ``lease_signed[l,t]``  signed at or before ``t``; state: signed[t] = signed[t-1] + sign[t], at most 1.
-Minimum term: notice at ``t`` ends the block at ``t + notice``, so the signing must lie at or before
-``t + notice - term``: ``notice[t] <= signed[t + notice - term]``.
+Minimum term: notice at ``t`` ends the block at ``notice_end[t]``, so the signing must lie at or before the last
+period ``u`` whose term (``min_term_months`` on, ``term_end[u]``) is out by then: ``notice[t] <= signed[u]``.
+Terms and notice are in months, mapped to periods from where they start, across segments alike.
 Offer terms: no signing after ``sign_by``; no notice at all without an exit clause (``exit_allowed: false``). A
 provider's notice (``provider_notice_month``, the what-if of a mutual clause) ends the window ``notice_months``
 later whoever holds the block; signing still needs the minimum term before the lease's own end (the lab commits
@@ -31,10 +33,10 @@ from solver.schema import month_index, month_text
 
 
 def lease_arrays(parts: Parts, name: str) -> dict:
-    """Window, term and notice in periods, fee per period and the ramp-in discount by period since signing."""
+    """Window, the period a signing's minimum term and a notice run out at, fee per period and the ramp-in
+    discount of each signing period by period."""
     lease = parts.instance.fixed_block_leases[name]
     grid = parts.grid
-    L = grid.months_per_period
     held = lease.held_at_start is not None  # signed before the horizon start: held from period 0
     first = 0 if held else grid.first_period_from(lease.available_from)
     last = grid.last_period_until(lease.end)
@@ -43,34 +45,38 @@ def lease_arrays(parts: Parts, name: str) -> dict:
         ended = month_index(lease.provider_notice_month) + lease.notice_months - 1  # its last month held
         held_until = min(last, grid.last_period_until(month_text(ended)))
     sign_by = (grid.last_period_starting_by(lease.sign_by) if lease.sign_by is not None else grid.n_periods)
-    term = max(1, grid.periods_for_months(lease.min_term_months))
-    notice = grid.periods_for_months(lease.notice_months)
-    # Discount of the k-th month after signing lands in period offset k // L.
-    discount = np.zeros(grid.periods_for_months(len(lease.ramp_in_fee_share)))
-    for k, share in enumerate(lease.ramp_in_fee_share):
-        discount[k // L] += lease.fee_usd_per_month * (1.0 - share) / MONEY
     T = grid.n_periods
     periods = np.arange(T)
-    # A block held at the start: the months of term it has left, and the ramp-in months still to come.
-    since = grid.start_month - month_index(lease.held_at_start.signed) if held else 0
-    term_left = grid.periods_for_months(lease.min_term_months - since) if held else 0
+    term_end = np.array([grid.end_of_term(t, lease.min_term_months) for t in periods])  # signed at t: gone from
+    notice_end = np.array([grid.after(t, lease.notice_months) for t in periods])  # noticed at t: gone from
+    # The ramp-in discount of the k-th month after signing lands in the period holding that month, while held.
+    monthly_discount = [lease.fee_usd_per_month * (1.0 - share) / MONEY for share in lease.ramp_in_fee_share]
+    discount: list[dict[int, float]] = [{} for _ in periods]  # by signing period: period -> $M
     held_discount = np.zeros(T)
-    for k, share in enumerate(lease.ramp_in_fee_share if held else []):
-        if k >= since and (k - since) // L <= held_until:
-            held_discount[(k - since) // L] += lease.fee_usd_per_month * (1.0 - share) / MONEY
-    earliest_end = term_left if held else first + term  # the first period the minimum term lets the block be gone
+    since = grid.start_month - month_index(lease.held_at_start.signed) if held else 0
+    for k, amount in enumerate(monthly_discount):
+        if held:
+            p = grid.period_starting_by(grid.start_month + k - since) if k >= since else T
+            if p <= min(held_until, T - 1):
+                held_discount[p] += amount
+            continue
+        for u in periods:
+            p = grid.period_starting_by(grid.first_month[u] + k)
+            if p < T:
+                discount[u][p] = discount[u].get(p, 0.0) + amount
+    # A block held at the start may be gone no earlier than its term left; one signed in the horizon, than its own.
+    earliest_end = max(0, grid.period_from(grid.start_month + lease.min_term_months - since))
     return {
         "first": first,
         "last": last,
-        "term": term,
-        "notice": notice,
-        "fee": lease.fee_usd_per_month * L / MONEY,
+        "term_end": term_end,
+        "notice_end": notice_end,
+        "fee": grid.per_period(lease.fee_usd_per_month / MONEY),
         "discount": discount,
-        "can_sign": (periods >= first) & (periods + term - 1 <= last) & (periods <= min(sign_by, held_until))
-        & (not held),
+        "can_sign": (periods >= first) & (term_end - 1 <= last) & (periods <= min(sign_by, held_until)) & (not held),
         # Notice only where the lease has an exit clause, and it ends the block before its end and in the horizon.
-        "can_notice": (periods >= first) & (periods + notice <= min(held_until, T - 1))
-        & (periods + notice >= earliest_end) & lease.exit_allowed,
+        "can_notice": (periods >= first) & (notice_end <= min(held_until, T - 1))
+        & (notice_end >= (earliest_end if held else term_end[first] if first < T else T)) & lease.exit_allowed,
         "in_window": (periods >= first) & (periods <= held_until),
         "held_until": held_until,
         "held": held,
@@ -99,7 +105,7 @@ def add(m, parts: Parts) -> None:
         if not d["in_window"][t]:
             return Constraint.Skip  # on is fixed to 0 by its bounds; the block ends by itself after ``last``
         previous = m.lease_on[name, t - 1] if t > d["first"] else int(d["held"])
-        ended = m.lease_notice[name, t - d["notice"]] if t - d["notice"] >= 0 else 0
+        ended = sum(m.lease_notice[name, u] for u in range(t + 1) if d["notice_end"][u] == t)
         return m.lease_on[name, t] == previous + m.lease_sign[name, t] - ended
 
     def signed_state(m, name, t):
@@ -110,7 +116,10 @@ def add(m, parts: Parts) -> None:
         d = data[name]
         if not d["can_notice"][t] or d["held"]:  # signed before the start: can_notice holds the term left
             return Constraint.Skip
-        return m.lease_notice[name, t] <= m.lease_signed[name, t + d["notice"] - d["term"]]
+        # Notice at t ends the block at notice_end[t]: it must have been signed where the term is out by then.
+        # And no notice before the signing (on a segmented grid a later signing can have its term out as soon).
+        in_time = [u for u in range(t + 1) if d["term_end"][u] <= d["notice_end"][t]]
+        return m.lease_notice[name, t] <= (m.lease_signed[name, in_time[-1]] if in_time else 0)
 
     m.lease_on_state = Constraint(names, T, rule=on_state)
     m.lease_signed_state = Constraint(names, T, rule=signed_state)
@@ -128,9 +137,9 @@ def add(m, parts: Parts) -> None:
 
         def fee(t, name=name, d=d):
             # The ramp-in discount of months held only: the provider's notice may end the block within them.
-            ramp_in = sum(d["discount"][j] * m.lease_sign[name, t - j] for j in range(len(d["discount"]))
-                          if t >= j and t <= d["held_until"])
-            return d["fee"] * m.lease_on[name, t] - ramp_in - d["held_discount"][t]
+            ramp_in = sum(d["discount"][u][t] * m.lease_sign[name, u] for u in range(t + 1)
+                          if t in d["discount"][u] and t <= d["held_until"])
+            return d["fee"][t] * m.lease_on[name, t] - ramp_in - d["held_discount"][t]
 
         parts.add_cost("leases", fee)
 

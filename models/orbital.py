@@ -4,8 +4,10 @@ Variables, per satellite class ``k``, launch vehicle ``v`` and period ``t``:
   ``orbit_launch[k,t]``   integer satellites launched at ``t`` (from the later of the class's and the vehicle's
                           earliest launch), online in the same period;
   ``orbit_fleet[k,t]``    satellites online, counted at their decayed output (degradation and GPU failures shrink
-                          a cohort by ``rho`` per period). State, with ``life`` periods to retirement:
-                          fleet[t] = rho fleet[t-1] + launch[t] - rho^life launch[t-life];
+                          a cohort by ``s`` a year, s^(months / 12) over a period). State, with k[t] the output
+                          kept from the start to period t and r[u] the period a launch at u retires at (its
+                          life in months on): fleet[t] = k[t]/k[t-1] fleet[t-1] + launch[t]
+                          - sum over u with r[u] = t of k[t]/k[u] launch[u];
   ``orbit_flights[k,t]``  integer flights carrying class ``k`` at ``t`` (a flight carries one class, so a
                           satellite is never split across flights).
 Satellites in orbit at the start (``held_at_start``, :func:`held_satellites`) join the fleet as a constant flow.
@@ -52,7 +54,7 @@ def launch_price_usd_per_kg(grid: TimeGrid, vehicle: LaunchVehicle, at_end: bool
         schedule = vehicle.launch_price_usd_per_kg
         return np.array([grid.at_end(schedule)]) if at_end else grid.year_schedule(schedule)
     curve = vehicle.learning_curve
-    mass_per_period = grid.year_schedule(curve.industry_mass_t_per_year) * grid.months_per_period / 12
+    mass_per_period = grid.year_schedule(curve.industry_mass_t_per_year) * grid.months / 12
     launched_before = np.concatenate([[0.0], np.cumsum(mass_per_period)])
     cumulative = curve.initial_cumulative_mass_t + (launched_before[-1:] if at_end else launched_before[:-1])
     exponent = math.log2(1.0 - curve.price_drop_per_doubling)
@@ -61,39 +63,49 @@ def launch_price_usd_per_kg(grid: TimeGrid, vehicle: LaunchVehicle, at_end: bool
 
 
 def class_arrays(parts: Parts, name: str) -> dict:
-    """Per-period data of one satellite class: launch window, decay, life, unit costs ($M per satellite)."""
+    """Data of one satellite class: launch window, survival and life, unit costs ($M per satellite, per period)."""
     grid = parts.grid
     orbital = parts.instance.orbital
     sat = orbital.satellite_classes[name]
     vehicle = orbital.launch_vehicles[sat.launch_vehicle]
-    years_per_period = grid.months_per_period / 12
     first = max(grid.first_period_from(sat.earliest_launch), grid.first_period_from(vehicle.earliest_launch))
     watts = sat.compute_kw * 1000
     return {
         "first": first,
-        "life": max(1, grid.periods_for_months(sat.life_years * 12)),
-        "rho": ((1 - sat.degradation_per_year) * (1 - sat.failure_rate_per_year)) ** years_per_period,
+        "life_months": sat.life_years * 12,
+        "survival_per_year": (1 - sat.degradation_per_year) * (1 - sat.failure_rate_per_year),
         "launch": launch_price_usd_per_kg(grid, vehicle) * sat.mass_kg / MONEY,
         "hardware": sat.hardware_usd_per_w * watts / MONEY,
         "gpus": sat.gpus_usd_per_w * watts / MONEY,
-        "opex": sat.opex_usd_per_kw_month * sat.compute_kw * grid.months_per_period / MONEY,
+        "opex": grid.per_period(sat.opex_usd_per_kw_month * sat.compute_kw / MONEY),
         # operations on the installed hardware, per satellite in orbit and period
-        "ops": sat.ops_share_of_hardware_per_year * (sat.hardware_usd_per_w + sat.gpus_usd_per_w) * watts
-        * years_per_period / MONEY,
+        "ops": grid.per_period(sat.ops_share_of_hardware_per_year * (sat.hardware_usd_per_w + sat.gpus_usd_per_w)
+                               * watts / 12 / MONEY),
         "per_flight_price": vehicle.launch_price_usd_per_flight / MONEY,
         "new_at_end": (launch_price_usd_per_kg(grid, vehicle, at_end=True)[0] * sat.mass_kg
                        + (sat.hardware_usd_per_w + sat.gpus_usd_per_w) * watts) / MONEY,
     }
 
 
-def salvage_per_satellite(grid: TimeGrid, d: dict, launched: int, paid_at: int | None = None) -> float:
-    """Value at the horizon end of a satellite launched at ``launched`` ($M): its remaining decayed output at what
-    a new one of its class costs then, or at the price paid (at period ``paid_at``, by default ``launched``) where
-    that is lower (:func:`~models.parts.remaining_service_share`)."""
-    output = d["rho"] ** np.arange(d["life"])
-    paid = launched if paid_at is None else paid_at
-    price = min(d["new_at_end"], d["launch"][paid] + d["hardware"] + d["gpus"])
-    return price * remaining_service_share(output, grid.n_periods - launched, grid.discount_per_period)
+def output_share(grid: TimeGrid, d: dict, months: np.ndarray | float) -> np.ndarray | float:
+    """Share of its output a satellite keeps ``months`` after launch (degradation and failures, compounding)."""
+    return d["survival_per_year"] ** (np.asarray(months) / 12)
+
+
+def _value_left(grid: TimeGrid, d: dict, retire: int, output_now: float, paid_at: int) -> float:
+    """Value at the horizon end of a satellite keeping ``output_now`` of its output and retiring at ``retire``:
+    its remaining decayed output at what a new one of its class costs then, or at the price paid (at period
+    ``paid_at``) where that is lower (:func:`~models.parts.remaining_service_share`, in periods past the end)."""
+    price = min(d["new_at_end"], d["launch"][paid_at] + d["hardware"] + d["gpus"])
+    return price * remaining_service_share(retire - grid.n_periods, max(1, grid.end_periods(d["life_months"])),
+                                           grid.discount_end_period, output_share(grid, d, grid.last_months),
+                                           output_now)
+
+
+def salvage_per_satellite(grid: TimeGrid, d: dict, launched: int) -> float:
+    """Value at the horizon end of a satellite launched at ``launched`` ($M) (:func:`_value_left`)."""
+    return _value_left(grid, d, grid.end_of_term(launched, d["life_months"]),
+                       output_share(grid, d, grid.end_month - grid.first_month[launched]), launched)
 
 
 def held_satellites(parts: Parts, name: str, d: dict) -> tuple[np.ndarray, np.ndarray, float]:
@@ -101,21 +113,21 @@ def held_satellites(parts: Parts, name: str, d: dict) -> tuple[np.ndarray, np.nd
     period (0 once retired), their full count per period (for operations on installed hardware), and their value
     at the horizon end ($M). Their launch and hardware are sunk. A satellite launched ``a`` months before the start
     has decayed by the yearly rate to the power a / 12 and retires when its life is out (rounded up to a period
-    start). At the end it is valued as a launched one (:func:`salvage_per_satellite`), the price paid taken as what
-    one costs at the horizon start (the instance does not record it; an assumption)."""
+    start). At the end it is valued as a launched one (:func:`_value_left`), as if launched a life before it
+    retires, the price paid taken as what one costs at the horizon start (the instance does not record it; an
+    assumption)."""
     grid = parts.grid
-    sat = parts.instance.orbital.satellite_classes[name]
     T = grid.n_periods
     decayed, count, value = np.zeros(T), np.zeros(T), 0.0
-    survive_per_year = (1 - sat.degradation_per_year) * (1 - sat.failure_rate_per_year)
-    for held in sat.held_at_start:
-        age_months = grid.start_month - month_index(held.launched)
-        retire = grid.periods_for_months(sat.life_years * 12 - age_months)
+    for held in parts.instance.orbital.satellite_classes[name].held_at_start:
+        launched = month_index(held.launched)
+        retire = max(0, grid.period_from(launched + d["life_months"]))
         on = np.arange(T) < retire
-        decayed += np.where(on, held.satellites * survive_per_year ** (age_months / 12) * d["rho"] ** np.arange(T), 0)
+        decayed += np.where(on, held.satellites * output_share(grid, d, grid.first_month - launched), 0)
         count += np.where(on, held.satellites, 0)
-        # Counted as launched ``life`` periods before it retires, as the salvage of a launch is.
-        value += held.satellites * salvage_per_satellite(grid, d, retire - d["life"], paid_at=0)
+        as_if_launched = grid.boundary(retire) - max(1, grid.end_periods(d["life_months"])) * grid.last_months
+        value += held.satellites * _value_left(grid, d, retire, output_share(grid, d, grid.end_month - as_if_launched),
+                                               paid_at=0)
     return decayed, count, value
 
 
@@ -132,7 +144,7 @@ def flight_slots(grid: TimeGrid, flights_per_month: float | dict[int, float]) ->
     rounding each month down would give), in monthly and quarterly periods alike. A slot not flown is lost: a
     rocket that stays on the ground this month does not fly twice next month."""
     rate = grid.year_schedule(flights_per_month)
-    flown_by_end = np.floor(np.cumsum(rate * grid.months_per_period) + 1e-9)
+    flown_by_end = np.floor(np.cumsum(grid.per_period(rate)) + 1e-9)
     return np.diff(flown_by_end, prepend=0.0)
 
 
@@ -161,14 +173,17 @@ def add(m, parts: Parts) -> None:
                          bounds=lambda m, k, t: (0, per_flight[k] * max_flights_of_class(m, k, t)[1]))
     m.orbit_fleet = Var(classes, T, domain=NonNegativeReals)
 
+    # A satellite launched at u keeps output_share(f[t] - f[u]) of its output at t, and is out from retire[u] on.
+    retire = {k: [grid.end_of_term(u, data[k]["life_months"]) for u in T] for k in classes}
+    kept = {k: output_share(grid, data[k], grid.first_month - grid.start_month) for k in classes}  # since the start
+
     def fleet_state(m, k, t):
-        d = data[k]
-        previous = d["rho"] * m.orbit_fleet[k, t - 1] if t > 0 else 0
-        retired = d["rho"] ** d["life"] * m.orbit_launch[k, t - d["life"]] if t >= d["life"] else 0
+        previous = kept[k][t] / kept[k][t - 1] * m.orbit_fleet[k, t - 1] if t > 0 else 0
+        retired = sum(kept[k][t] / kept[k][u] * m.orbit_launch[k, u] for u in range(t) if retire[k][u] == t)
         # The satellites held at the start join the fleet at period 0 (at their decayed output) and leave it
         # when they retire: a constant flow.
         decayed = held_fleet[k]
-        held_flow = float(decayed[t] - (d["rho"] * decayed[t - 1] if t > 0 else 0.0))
+        held_flow = float(decayed[t] - (kept[k][t] / kept[k][t - 1] * decayed[t - 1] if t > 0 else 0.0))
         return m.orbit_fleet[k, t] == previous + m.orbit_launch[k, t] - retired + held_flow
 
     def cadence(m, v, t):
@@ -207,10 +222,10 @@ def add(m, parts: Parts) -> None:
         for category, term in capex.items():
             parts.add_cost(category, term)
             parts.capital_spend.append(term)
-        parts.add_cost("opex", lambda t, k=k, d=d: d["opex"] * m.orbit_fleet[k, t])
-        if d["ops"]:  # satellites in orbit, at full count until retired: the launches of the last ``life`` periods
-            parts.add_cost("satellite_ops", lambda t, k=k, d=d: d["ops"] * (sum(
-                m.orbit_launch[k, u] for u in range(max(0, t - d["life"] + 1), t + 1)) + held_count[k][t]))
+        parts.add_cost("opex", lambda t, k=k, d=d: d["opex"][t] * m.orbit_fleet[k, t])
+        if d["ops"].any():  # satellites in orbit, at full count until retired: the launches still in their life
+            parts.add_cost("satellite_ops", lambda t, k=k, d=d: d["ops"][t] * (sum(
+                m.orbit_launch[k, u] for u in range(t + 1) if retire[k][u] > t) + held_count[k][t]))
         if d["per_flight_price"]:
 
             def flights_paid(t, k=k, d=d):

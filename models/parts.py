@@ -103,21 +103,22 @@ class Parts:
         self.end_costs[category].append(amount)
 
 
-def remaining_service_share(output_by_age: np.ndarray, age: int, discount_per_period: float) -> float:
-    """What an asset ``age`` periods old is worth at the horizon end, as a share of what a new one costs then.
+def remaining_service_share(periods_left: int, life: int, discount_per_period: float, survival_per_period: float = 1.0,
+                            output_now: float = 1.0) -> float:
+    """What an asset with ``periods_left`` periods of service after the horizon end is worth then, as a share of
+    what a new one (``life`` periods of service) costs then; periods are the last segment's (past the horizon end).
 
     The end-of-horizon rule (docs/formulation.md section 8): an asset is worth the service it has left, valued at
     what the same service costs new. A new asset's price buys its whole discounted output, sum_a q_a d^a over its
-    ages a (``output_by_age`` q: 1 each period for a facility, rho^a for a decaying satellite; 0 after
-    retirement), so one unit of output at age 0 is worth price / that sum, and the asset at ``age`` holds
-    sum_{a >= age} q_a d^(a - age) of them. Book value on the price paid (straight-line) would value an asset
-    bought dear above a new one, and a decaying one as if it kept its output."""
-    q = np.asarray(output_by_age, dtype=float)
-    if age >= len(q):
+    ages a < life (q_a = s^a: 1 for a facility, decaying for a satellite), so one unit of output at age 0 is worth
+    price / that sum, and the asset holds ``output_now`` (its decay so far) x sum_{j < periods_left} (s d)^j of
+    them. Book value on the price paid (straight-line) would value an asset bought dear above a new one, and a
+    decaying one as if it kept its output."""
+    if periods_left <= 0 or life <= 0:
         return 0.0
-    new = float(q @ discount_per_period ** np.arange(len(q)))
-    left = float(q[age:] @ discount_per_period ** np.arange(len(q) - age))
-    return left / new if new > 0 else 0.0
+    x = survival_per_period * discount_per_period
+    new = float(np.sum(x ** np.arange(life)))
+    return output_now * float(np.sum(x ** np.arange(periods_left))) / new
 
 
 @dataclass
@@ -132,7 +133,8 @@ class Report:
 
 def plan_frame(grid: TimeGrid, source: str, kind: str, **columns: Any) -> pd.DataFrame:
     """Plan rows of one source; columns not given are filled with 0 (numbers) so all modules share a shape."""
-    frame = pd.DataFrame({"period": grid.labels, "year": grid.year, "source": source, "kind": kind})
+    frame = pd.DataFrame({"period": grid.labels, "months": grid.months, "year": grid.year, "source": source,
+                          "kind": kind})
     for name in PLAN_COLUMNS:
         default = "" if name == "event" else 0.0
         value = columns.get(name, default)

@@ -24,7 +24,7 @@ def add(m, parts: Parts) -> None:
     cap_mw = grid.year_schedule(inst.resale.market_cap_mw)
     # $M per MW-period of each slice: its compute (model units) x the price per model compute unit
     per_unit = grid.year_schedule(inst.resale.price_usd_per_unit_month)
-    price = {i: parts.slices[i].compute_per_mw * COMPUTE * per_unit * grid.months_per_period / MONEY for i in slices}
+    price = {i: parts.slices[i].compute_per_mw * COMPUTE * grid.per_period(per_unit) / MONEY for i in slices}
 
     m.resale_mw = Var(slices, T, domain=NonNegativeReals, bounds=lambda m, i, t: (0, cap_mw[t]))
     m.resale_within_holding = Constraint(

@@ -18,15 +18,15 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 from pyomo.environ import value
 
 from models.parts import COMPUTE, COST_CATEGORIES, END_CATEGORIES, POOLS, WORKLOADS, Parts
-from solver.schema import Instance, WorkloadDemand
+from solver.schema import PERIOD_MONTHS, Instance, WorkloadDemand
 
 HOURS_PER_MONTH = 8760 / 12
-PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}
 
 # When each category is paid: month by month through a period (a price per MW-month, energy, opex, lost revenue),
 # or as a lump sum at its first month (capital, launches); the end categories at the horizon end.
@@ -40,34 +40,76 @@ def _month(text: str) -> int:
 
 
 class Calendar:
-    """The audit's own reading of the horizon: period ``t`` starts at month ``first[t]`` and lasts ``L`` months;
-    durations round up to whole periods, availability to the next period start, ends down to the last period that
-    ends in time; a year schedule holds its value for the calendar year of a period's first month."""
+    """The audit's own reading of the horizon: period ``t`` covers months ``first[t] .. first[t] + L[t] - 1``, of
+    one length or, with segments, of a few. Durations are kept in months and end at the first period starting when
+    they run out (:meth:`after`), availability rounds up to a period start, ends down to the last period over in
+    time; a year schedule holds its value for the calendar year of a period's first month. Past the end the grid
+    goes on in periods of the last length and before the start in the first's, so that a duration reaching beyond
+    the horizon lands on a period too (the end values count what lies past the end in those periods)."""
 
-    def __init__(self, instance: Instance):
+    def __init__(self, instance: Instance) -> None:
         h = instance.horizon
-        self.L = PERIOD_MONTHS[h.period]
         self.start = _month(h.start)
-        self.n = (_month(h.end) - self.start + 1) // self.L
-        self.first = self.start + self.L * np.arange(self.n)
+        segments = [(h.period, h.end)] if isinstance(h.period, str) else [(g.period, g.until or h.end)
+                                                                          for g in h.period]
+        lengths, first = [], self.start
+        for name, until in segments:
+            size = PERIOD_MONTHS[name]
+            lengths += [size] * ((_month(until) + 1 - first) // size)
+            first = _month(until) + 1
+        self.L = np.array(lengths)
+        self.n = len(self.L)
+        self.bounds = self.start + np.concatenate([[0], np.cumsum(self.L)])  # the periods' first months, the end
+        self.first = self.bounds[:-1]
+        self.end_month = int(self.bounds[-1])
+        self.L_last = int(self.L[-1])
         self.year = self.first // 12
-        self.end_month = self.start + self.n * self.L
         self.rate = h.discount_rate_per_year
-        months = np.arange(self.n * self.L).reshape(self.n, self.L)
-        self.monthly_factors = (1 + self.rate) ** -(months / 12)  # row t: the factors of period t's months
-        self.at_end_factor = (1 + self.rate) ** -(self.n * self.L / 12)
-        self.per_period = (1 + self.rate) ** -(self.L / 12)
+        factors = (1 + self.rate) ** -(np.arange(self.end_month - self.start) / 12)  # of each month's start
+        self.lump_factors = factors[self.first - self.start]
+        self.monthly_factors = self.means(factors)  # a monthly payment through the period, on average
+        self.at_end_factor = (1 + self.rate) ** -((self.end_month - self.start) / 12)
+        self.per_end_period = (1 + self.rate) ** -(self.L_last / 12)  # one period past the end
 
-    def periods(self, months: float) -> int:
-        return max(0, math.ceil(round(months / self.L, 9)))
+    def means(self, monthly: np.ndarray) -> np.ndarray:
+        """Per period, the mean of a series given for each month of the horizon."""
+        return np.array([monthly[a:b].mean() for a, b in pairwise(self.bounds - self.start)])
 
-    def from_month(self, month: str) -> int:
-        return max(0, -((self.start - _month(month)) // self.L))
+    def boundary(self, p: int) -> int:
+        """First month of period ``p`` of the extended grid (``boundary(n)`` is the end month)."""
+        if p < 0:
+            return self.start + p * int(self.L[0])
+        if p > self.n:
+            return self.end_month + (p - self.n) * self.L_last
+        return int(self.bounds[p])
 
-    def until_month(self, month: str) -> int:
-        return (_month(month) - self.start + 1) // self.L - 1
+    def period_from(self, month: float) -> int:
+        """The first period of the extended grid starting at or after ``month`` (fractional months allowed)."""
+        x = month - 1e-9
+        if x <= self.start:
+            return math.ceil((x - self.start) / self.L[0])
+        if x > self.end_month:
+            return self.n + math.ceil((x - self.end_month) / self.L_last)
+        return int(np.searchsorted(self.bounds, x))
 
-    def yearly(self, schedule, year=None) -> np.ndarray:
+    def period_of(self, month: float) -> int:
+        """The period of the extended grid that holds ``month``: the last one starting at or before it."""
+        p = self.period_from(month)
+        return p if self.boundary(p) <= month + 1e-9 else p - 1
+
+    def after(self, t: int, months: float) -> int:
+        """The period a duration of ``months`` from the start of period ``t`` runs out at (a period start)."""
+        return self.period_from(self.boundary(t) + months)
+
+    def ends_by(self, month: int) -> int:
+        """The last period of the extended grid whose last month is ``month`` or earlier (things that end)."""
+        return self.period_of(month + 1) - 1
+
+    def past_end(self, months: float) -> int:
+        """A duration in periods of the last length, rounded up: how the end values count what lies past the end."""
+        return self.after(self.n, months) - self.n
+
+    def yearly(self, schedule: float | dict[int, float], year: int | None = None) -> np.ndarray:
         """A year schedule on the periods (or at ``year``): linear between its years, flat outside them."""
         years = self.year if year is None else np.array([year])
         if not isinstance(schedule, dict):
@@ -75,7 +117,7 @@ class Calendar:
         keys = sorted(schedule)
         return np.interp(years, keys, [schedule[k] for k in keys])
 
-    def at_end(self, schedule) -> float:
+    def at_end(self, schedule: float | dict[int, float]) -> float:
         return float(self.yearly(schedule, self.end_month // 12)[0])
 
     def step(self, series: dict[str, float], months: np.ndarray) -> np.ndarray:
@@ -88,7 +130,7 @@ class Calendar:
 
 def demand(instance: Instance, cal: Calendar) -> dict[str, np.ndarray]:
     """Demand per workload and period: the mean over the period's months of the series or the growth law."""
-    months = cal.start + np.arange(cal.n * cal.L)
+    months = np.arange(cal.start, cal.end_month)
     out = {}
     for w in WORKLOADS:
         spec: WorkloadDemand = getattr(instance.demand, w)
@@ -99,7 +141,7 @@ def demand(instance: Instance, cal: Calendar) -> dict[str, np.ndarray]:
             factor = law.annual_growth_factor ** ((months - cal.start) / 12)
             s, cap = law.start_units, law.saturation_units
             monthly = s * factor if cap is None or s == 0 else cap * s * factor / (cap + s * (factor - 1))
-        out[w] = monthly.reshape(cal.n, cal.L).mean(axis=1)
+        out[w] = cal.means(monthly)
     return out
 
 
@@ -126,15 +168,15 @@ def newest(instance: Instance, month: int) -> str | None:
     return best
 
 
-def service_left(survival: float, life: int, age: int, discount: float) -> float:
-    """Share of a new asset's discounted lifetime output that an asset ``age`` periods old still has, output
-    falling by ``survival`` a period until retirement at ``life``: a geometric sum, in closed form."""
-    if age >= life:
+def service_left(left: int, life: int, x: float, scale: float = 1.0) -> float:
+    """``scale`` times the share of a new asset's discounted service that its last ``left`` periods of ``life``
+    hold, each period's service ``x`` times the one before's (decay times discount): G(left, x) / G(life, x) with
+    G(k, x) = sum of x**j for j < k, in closed form; 0 when nothing is left."""
+    if left <= 0:
         return 0.0
-    x = survival * discount
     if abs(1 - x) < 1e-12:
-        return survival ** age * (life - age) / life
-    return survival ** age * (1 - x ** (life - age)) / (1 - x ** life)
+        return scale * left / life
+    return scale * (1 - x ** left) / (1 - x ** life)
 
 
 def decisions(m, instance: Instance, n: int) -> dict:
@@ -182,7 +224,7 @@ def simulate(instance: Instance, d: dict, resold: dict[tuple[str, str], np.ndarr
     """Rebuild costs, capacity and rule checks from the decisions ``d``; ``resold``: MW leased out per (source,
     hardware) and period."""
     cal = Calendar(instance)
-    n, L = cal.n, cal.L
+    n = cal.n
     t_idx = np.arange(n)
     cost: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(n))
     compute = {p: np.zeros(n) for p in POOLS}
@@ -211,19 +253,21 @@ def simulate(instance: Instance, d: dict, resold: dict[tuple[str, str], np.ndarr
 
     for c, spec in instance.hyperscaler_contracts.items():
         held = d["held"][c]
-        term = max(1, cal.periods(spec.min_term_months))
         initial = spec.held_at_start.blocks if spec.held_at_start else 0
-        initial_left = cal.periods(spec.held_at_start.term_left_months) if spec.held_at_start else 0
+        # A block committed at u is bound from u until its minimum term runs out; those held at the start until
+        # their term left does.
+        initial_end = cal.period_from(cal.start + spec.held_at_start.term_left_months) if spec.held_at_start else 0
+        term_end = np.array([cal.after(u, spec.min_term_months) for u in t_idx])
         new = np.maximum(0.0, np.diff(held, prepend=float(initial)))
-        in_term = np.array([new[max(0, t - term + 1): t + 1].sum() for t in t_idx]) + initial * (t_idx < initial_left)
+        in_term = np.array([new[(t_idx <= t) & (term_end > t)].sum() for t in t_idx]) + initial * (t_idx < initial_end)
         excess("contract minimum term", in_term, held)
         excess("contract ramp", held * spec.block_mw, cal.step(spec.ramp_mw, cal.first))
-        cost["contracts"] += held * spec.block_mw * spec.price_usd_per_mw_month * L
+        cost["contracts"] += held * spec.block_mw * spec.price_usd_per_mw_month * cal.L
         ground_mw[(c, spec.hardware)] += held * spec.block_mw
-        committed = [(u, new[u]) for u in np.flatnonzero(new > 0)] + ([(initial_left - term, initial)] if initial
-                                                                          else [])
-        for u, blocks in committed:  # take-or-pay past the horizon, and the service it buys at that price
-            months_left = (u + term - n) * L
+        committed = [(term_end[u], new[u]) for u in np.flatnonzero(new > 0)] + ([(initial_end, initial)] if initial
+                                                                                  else [])
+        for term_over, blocks in committed:  # take-or-pay past the horizon, and the service it buys at that price
+            months_left = cal.boundary(term_over) - cal.end_month
             owed = blocks * spec.block_mw * spec.price_usd_per_mw_month * float(
                 ((1 + cal.rate) ** -(np.arange(max(0, months_left)) / 12)).sum())
             cost["take_or_pay_after_horizon"][-1] += owed
@@ -231,88 +275,88 @@ def simulate(instance: Instance, d: dict, resold: dict[tuple[str, str], np.ndarr
 
     for name, lease in instance.fixed_block_leases.items():
         sign, notice = d["sign"][name], d["notice"][name]
-        last = end_last = cal.until_month(lease.end)
+        last = end_last = cal.ends_by(_month(lease.end))
         if lease.provider_notice_month is not None:  # the provider's notice runs out: the block's last month
-            ended = _month(lease.provider_notice_month) + lease.notice_months - 1
-            last = min(last, (ended - cal.start + 1) // L - 1)
-        term, notice_p = max(1, cal.periods(lease.min_term_months)), cal.periods(lease.notice_months)
+            last = min(last, cal.ends_by(_month(lease.provider_notice_month) + lease.notice_months - 1))
+        # The block ends after its last period, or at the period a notice (given at a period's start) runs out at.
+        stop = min([last + 1] + [cal.after(k, lease.notice_months) for k in np.flatnonzero(notice > 0.5)])
         excess("lease signed once", sign.sum(), 1.0)
         excess("lease notice once", notice.sum(), 1.0)
         excess("lease noticed without an exit clause", 0.0 if lease.exit_allowed else notice.sum(), 0.0)
         on = np.zeros(n)
+        signed_in: list[int] = []  # the months the block was signed in
         if lease.held_at_start is not None:  # signed before the start: on from period 0 until its notice or end
             excess("lease signed once", sign.sum() + 1.0, 1.0)
-            since = cal.start - _month(lease.held_at_start.signed)
-            stop = last + 1
-            for k in np.flatnonzero(notice > 0.5):
-                stop = min(stop, k + notice_p)
-            excess("lease minimum term", min(cal.periods(lease.min_term_months - since), last + 1) - stop, 0.0)
+            signed = _month(lease.held_at_start.signed)
+            excess("lease minimum term", min(cal.period_from(signed + lease.min_term_months), last + 1) - stop, 0.0)
             on[:stop] = 1.0
-            for month, share in enumerate(lease.ramp_in_fee_share):
-                if month >= since and (month - since) // L < min(n, last + 1):
-                    cost["leases"][(month - since) // L] -= lease.fee_usd_per_month * (1 - share)
+            signed_in.append(signed)
         for s in np.flatnonzero(sign > 0.5):
             excess("lease window", float(cal.first[s] < _month(lease.available_from)), 0.0)
             if lease.sign_by is not None:
                 excess("lease offer expired", float(cal.first[s] > _month(lease.sign_by)), 0.0)
-            stop = last + 1  # the block ends after its last month, or when a notice runs out
-            for k in np.flatnonzero(notice > 0.5):
-                stop = min(stop, k + notice_p)
             # signed with its minimum term before the lease's end, and held it unless the provider's notice came first
-            excess("lease minimum term", term - (end_last + 1 - s), 0.0)
-            excess("lease minimum term", min(term, last + 1 - s) - (stop - s), 0.0)
+            term_over = cal.after(s, lease.min_term_months)
+            excess("lease minimum term", term_over - (end_last + 1), 0.0)
+            excess("lease minimum term", min(term_over, last + 1) - stop, 0.0)
             on[s:stop] = 1.0
+            signed_in.append(int(cal.first[s]))
+        # The fee discount of the k-th month from signing, in the period holding that month: none before the start,
+        # after the horizon, or after the block's last period.
+        for signed in signed_in:
             for month, share in enumerate(lease.ramp_in_fee_share):
-                if s + month // L < min(n, last + 1):  # fees after the horizon, or the block's end, are not charged
-                    cost["leases"][s + month // L] -= lease.fee_usd_per_month * (1 - share)
+                at = cal.period_of(signed + month)
+                if signed + month >= cal.start and at < min(n, last + 1):
+                    cost["leases"][at] -= lease.fee_usd_per_month * (1 - share)
         excess("lease notice after signing",
                float(notice.sum() > 0 and sign.sum() == 0 and lease.held_at_start is None), 0.0)
-        cost["leases"] += on * lease.fee_usd_per_month * L
+        cost["leases"] += on * lease.fee_usd_per_month * cal.L
         ground_mw[(name, lease.hardware)] += on * lease.size_mw
 
     if instance.terrestrial is not None:
         bc = instance.terrestrial.build_costs
         facility, gpus, other = cal.yearly(bc.facility_usd_per_mw), cal.yearly(bc.gpus_usd_per_mw), \
             cal.yearly(bc.other_it_usd_per_mw)
-        it_life = max(1, cal.periods(bc.gpu_life_years * 12))
-        facility_life = max(1, cal.periods(bc.facility_life_years * 12))
+        gpu_months, facility_months = bc.gpu_life_years * 12, bc.facility_life_years * 12
+        it_life, facility_life = max(1, cal.past_end(gpu_months)), max(1, cal.past_end(facility_months))
+        per_end = cal.per_end_period
         generation = [newest(instance, int(month)) for month in cal.first]
         newest_at_end = newest(instance, cal.end_month)
         it_new = cal.at_end(bc.gpus_usd_per_mw) + cal.at_end(bc.other_it_usd_per_mw)
         new_mw_by_year: dict[int, float] = defaultdict(float)
         for s, site in instance.terrestrial.sites.items():
-            lead = cal.periods(site.lead_time_months)
+            lead = cal.past_end(site.lead_time_months)
             modules = d["modules"].get(s, np.zeros(n))
             if site.fixed_cost_usd > 0 and not site.held_at_start:  # a site with modules held has started already
                 one_off(s, site.fixed_cost_usd, modules)
             mw_online = np.zeros(n)
             for held in site.held_at_start:  # facility and first GPUs sunk; refreshes, energy, opex and value not
                 mw = held.modules * site.module_mw
-                facility_age = cal.start - _month(held.online_since)
-                retire = cal.periods(bc.facility_life_years * 12 - facility_age)
-                bought = cal.periods(bc.gpu_life_years * 12 - (cal.start - _month(held.gpus_month))) - it_life
-                runs_on = [(bought, held.hardware)] + [(r, generation[r]) for r in range(bought + it_life,
-                                                                                          min(n, retire), it_life)]
-                for r, hardware in runs_on:
-                    ground_mw[(s, hardware)][max(0, r): min(retire, r + it_life)] += mw
-                    if r >= 0:
-                        cost["build_refresh"][r] += (gpus[r] + other[r]) * mw
-                mw_online[:retire] += mw
+                retire = cal.period_from(_month(held.online_since) + facility_months)
+                # (first period, period its GPU life is out, hardware, price paid) of each purchase: the one before
+                # the start is sunk (not paid here, valued at the price at the start), then refreshes while the
+                # facility runs
+                refresh = cal.period_from(_month(held.gpus_month) + gpu_months)
+                runs_on = [(0, refresh, held.hardware, gpus[0] + other[0])]
+                while refresh < min(n, retire):
+                    runs_on.append((refresh, cal.after(refresh, gpu_months), generation[refresh],
+                                    gpus[refresh] + other[refresh]))
+                    cost["build_refresh"][refresh] += (gpus[refresh] + other[refresh]) * mw
+                    refresh = runs_on[-1][1]
+                for bought, life_out, hardware, _ in runs_on:
+                    ground_mw[(s, hardware)][bought: min(retire, life_out)] += mw
+                mw_online[:max(0, retire)] += mw
                 if retire >= n:  # what is left, at the lower of new at the end and the price paid: for what was
                     # bought before the start, the price at the start; the IT serves until the facility retires
-                    last, hardware = runs_on[-1]
-                    paid_it = gpus[max(0, last)] + other[max(0, last)]
-                    it_ages = np.arange(n - last, min(it_life, retire - last))
-                    it_left = float((cal.per_period ** (it_ages - (n - last))).sum()
-                                    / (cal.per_period ** np.arange(it_life)).sum())
+                    _, life_out, hardware, paid_it = runs_on[-1]
                     cost["salvage"][-1] -= (
                         min(cal.at_end(bc.facility_usd_per_mw), facility[0]) * site.facility_cost_multiplier * mw
-                        * service_left(1.0, facility_life, facility_life - (retire - n), cal.per_period)
-                        / cal.per_period ** lead
-                        + min(it_new * units(hardware) / units(newest_at_end), paid_it) * mw * it_left)
+                        * service_left(retire - n, facility_life, per_end) / per_end ** lead
+                        + min(it_new * units(hardware) / units(newest_at_end), paid_it) * mw
+                        * service_left(min(life_out, retire) - n, it_life, per_end))
             for b in np.flatnonzero(modules > 0.5):
                 mw = modules[b] * site.module_mw
-                online = b + lead
+                online = cal.after(b, site.lead_time_months)
                 if online >= n or generation[online] is None:
                     excess("build online in the horizon, with hardware", 1.0, 0.0)
                     continue
@@ -322,23 +366,25 @@ def simulate(instance: Instance, d: dict, resold: dict[tuple[str, str], np.ndarr
                 mw_online[online:] += mw
                 cost["build_gpus"][online] += gpus[online] * mw
                 cost["build_other_it"][online] += other[online] * mw
-                purchases = list(range(online, n, it_life))
+                purchases = [online]  # the first GPUs, then new ones each time their life is out
+                while (refresh := cal.after(purchases[-1], gpu_months)) < n:
+                    purchases.append(refresh)
                 for r in purchases[1:]:
                     cost["build_refresh"][r] += (gpus[r] + other[r]) * mw
                 for r in purchases:  # each purchase runs the newest generation until the next one
-                    ground_mw[(s, generation[r])][r: r + it_life] += mw
+                    ground_mw[(s, generation[r])][r: cal.after(r, gpu_months)] += mw
                 last = purchases[-1]
                 # What is left at the lower of the price new at the end and the price paid (section 8).
                 facility_value = (min(cal.at_end(bc.facility_usd_per_mw), facility[b]) * site.facility_cost_multiplier
-                                  * mw * service_left(1.0, facility_life, n - online, cal.per_period)
-                                  / cal.per_period ** lead)
+                                  * mw * service_left(cal.after(online, facility_months) - n, facility_life, per_end)
+                                  / per_end ** lead)
                 it_value = (min(it_new * units(generation[last]) / units(newest_at_end), gpus[last] + other[last])
-                            * mw * service_left(1.0, it_life, n - last, cal.per_period))
+                            * mw * service_left(cal.after(last, gpu_months) - n, it_life, per_end))
                 cost["salvage"][-1] -= facility_value + it_value
             excess("site power", mw_online * site.pue, site.grid_power_mw)
             cost["energy"] += (mw_online * site.pue * HOURS_PER_MONTH * site.energy_utilization_share * 1000
-                               * site.electricity_usd_per_kwh * L)
-            cost["opex"] += mw_online * site.fixed_opex_usd_per_mw_month * L
+                               * site.electricity_usd_per_kwh * cal.L)
+            cost["opex"] += mw_online * site.fixed_opex_usd_per_mw_month * cal.L
         if instance.terrestrial.new_mw_cap_per_year is not None:
             cap = instance.terrestrial.new_mw_cap_per_year
             for year, mw in new_mw_by_year.items():
@@ -352,8 +398,11 @@ def simulate(instance: Instance, d: dict, resold: dict[tuple[str, str], np.ndarr
         for k, sat in orbital.satellite_classes.items():
             vehicle = orbital.launch_vehicles[sat.launch_vehicle]
             price, price_at_end = launch_prices(cal, vehicle)
-            life = max(1, cal.periods(sat.life_years * 12))
-            survive = ((1 - sat.degradation_per_year) * (1 - sat.failure_rate_per_year)) ** (L / 12)
+            life_months = sat.life_years * 12
+            life = max(1, cal.past_end(life_months))
+            survive = (1 - sat.degradation_per_year) * (1 - sat.failure_rate_per_year)  # a year's
+            # past the end, a period's service is the one before's times its survival and discount
+            x = survive ** (cal.L_last / 12) * cal.per_end_period
             watts = sat.compute_kw * 1000
             new_at_end = price_at_end * sat.mass_kg + (sat.hardware_usd_per_w + sat.gpus_usd_per_w) * watts
             launches = d["launch"][k]
@@ -367,37 +416,37 @@ def simulate(instance: Instance, d: dict, resold: dict[tuple[str, str], np.ndarr
             in_orbit = np.zeros(n)
             fleet = np.zeros(n)
             for held in sat.held_at_start:  # launch and hardware sunk; decay and retirement run from the launch
-                age = cal.start - _month(held.launched)
-                retire = cal.periods(sat.life_years * 12 - age)
+                launched = _month(held.launched)
+                retire = cal.period_from(launched + life_months)
                 alive = t_idx < retire
-                fleet += np.where(alive, held.satellites * survive ** (age / L + t_idx), 0.0)
+                fleet += np.where(alive, held.satellites * survive ** ((cal.first - launched) / 12), 0.0)
                 in_orbit += np.where(alive, held.satellites, 0.0)
                 paid = price[0] * sat.mass_kg + (sat.hardware_usd_per_w + sat.gpus_usd_per_w) * watts
+                # valued as a satellite launched ``life`` periods of the last length before it retires
+                decayed = survive ** ((cal.end_month - (cal.boundary(retire) - life * cal.L_last)) / 12)
                 cost["salvage"][-1] -= (min(new_at_end, paid) * held.satellites
-                                        * service_left(survive, life, n + life - retire, cal.per_period))
+                                        * service_left(retire - n, life, x, decayed))
             for tau in np.flatnonzero(launches > 0.5):
                 count = launches[tau]
-                alive = (t_idx >= tau) & (t_idx < tau + life)
-                fleet += np.where(alive, count * survive ** np.maximum(t_idx - tau, 0), 0.0)
+                retire = cal.after(tau, life_months)
+                alive = (t_idx >= tau) & (t_idx < retire)
+                fleet += np.where(alive, count * survive ** (np.maximum(cal.first - cal.first[tau], 0) / 12), 0.0)
                 in_orbit += np.where(alive, count, 0.0)
                 cost["launch"][tau] += price[tau] * sat.mass_kg * count
                 cost["satellite_hardware"][tau] += sat.hardware_usd_per_w * watts * count
                 cost["satellite_gpus"][tau] += sat.gpus_usd_per_w * watts * count
                 paid = price[tau] * sat.mass_kg + (sat.hardware_usd_per_w + sat.gpus_usd_per_w) * watts
-                cost["salvage"][-1] -= (min(new_at_end, paid) * count
-                                        * service_left(survive, life, n - tau, cal.per_period))
-            cost["opex"] += fleet * sat.compute_kw * sat.opex_usd_per_kw_month * L
+                decayed = survive ** ((cal.end_month - cal.first[tau]) / 12)
+                cost["salvage"][-1] -= (min(new_at_end, paid) * count * service_left(retire - n, life, x, decayed))
+            cost["opex"] += fleet * sat.compute_kw * sat.opex_usd_per_kw_month * cal.L
             if sat.ops_share_of_hardware_per_year:
                 cost["satellite_ops"] += (in_orbit * sat.ops_share_of_hardware_per_year
-                                          * (sat.hardware_usd_per_w + sat.gpus_usd_per_w) * watts * L / 12)
+                                          * (sat.hardware_usd_per_w + sat.gpus_usd_per_w) * watts * cal.L / 12)
             compute["orbit"] += fleet * sat.compute_kw / 1000 * units(sat.hardware) * sat.sunlight_share
         for v, flown in flights.items():
-            rate = cal.yearly(orbital.launch_vehicles[v].flights_per_month)
-            slots, by_end = np.zeros(n), 0.0
-            for t in range(n):  # the rate's flights since the horizon start, whole flights only, lost if not flown
-                total = math.floor(rate[: t + 1].sum() * L + 1e-9)
-                slots[t], by_end = total - by_end, total
-            excess("launch cadence", flown, slots)
+            # the rate's flights since the horizon start, whole flights only, lost if not flown
+            by_end = np.floor(np.cumsum(cal.yearly(orbital.launch_vehicles[v].flights_per_month) * cal.L) + 1e-9)
+            excess("launch cadence", flown, np.diff(by_end, prepend=0.0))
         excess("orbital inference share", d["served"][("orbit", "inference")],
                orbital.max_inference_share * demand(instance, cal)["inference"])
 
@@ -407,14 +456,14 @@ def simulate(instance: Instance, d: dict, resold: dict[tuple[str, str], np.ndarr
         total, per_unit = np.zeros(n), cal.yearly(instance.resale.price_usd_per_unit_month)
         for key, mw in resold.items():
             excess("resale within holding", mw, ground_mw.get(key, np.zeros(n)))
-            cost["resale_revenue"] -= mw * units(key[1]) * per_unit * L
+            cost["resale_revenue"] -= mw * units(key[1]) * per_unit * cal.L
             total += mw
         excess("resale market cap", total, cal.yearly(instance.resale.market_cap_mw))
     wanted = demand(instance, cal)
     for w in WORKLOADS:
         spec = getattr(instance.demand, w)
         excess("unmet demand share", d["unmet"][w], spec.max_unmet_share * wanted[w])
-        cost["unmet_demand"] += d["unmet"][w] * spec.unmet_penalty_usd_per_unit_month * L
+        cost["unmet_demand"] += d["unmet"][w] * spec.unmet_penalty_usd_per_unit_month * cal.L
     if instance.capital_budget_usd_per_year is not None:
         spend = sum((cost[c] for c in CAPITAL if c in cost), np.zeros(n))
         for year in sorted(set(cal.year.tolist())):
@@ -433,9 +482,9 @@ def net_present_cost(instance: Instance, cost: dict[str, np.ndarray]) -> float:
         if category in END_CATEGORIES:
             total += cal.at_end_factor * per_period.sum()
         elif category in PAID_EACH_MONTH:
-            total += float(per_period @ cal.monthly_factors.mean(axis=1))
+            total += float(per_period @ cal.monthly_factors)
         else:
-            total += float(per_period @ cal.monthly_factors[:, 0])
+            total += float(per_period @ cal.lump_factors)
     return total
 
 

@@ -30,7 +30,7 @@ from solver.params import Parameter, parse_param
 from solver.results import format_summary, format_usd, readable_table, result_words, write_atomic
 from solver.schema import SOURCE_KINDS, Instance
 from solver.solve import Planner, Progress, numbered_log
-from solver.timegrid import TimeGrid
+from solver.timegrid import grid_text, parse_grid
 from solver.workers import spawn_manager, spawn_pool, submit, terminate
 
 EXIT_OK, EXIT_SOLVE_FAILED, EXIT_INVALID = 0, 1, 2
@@ -213,22 +213,34 @@ def _what_if_options(command: argparse.ArgumentParser) -> None:
 
 
 def _grid_option(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--grid", choices=("month", "quarter", "year"), default=None,
-                         help="a screening resolution: solve with periods of this length instead of the instance's "
-                         "(the output says which grid it used)")
+    command.add_argument("--grid", type=_grid_argument, default=None, metavar="GRID",
+                         help="a screening resolution: solve on this grid instead of the instance's: month, quarter, "
+                         "year or segments such as month:2027-12,quarter:2030-12,year (the output says which grid "
+                         "it used)")
+
+
+def _grid_argument(text: str) -> str:
+    try:
+        parse_grid(text)
+        return text
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _load_at_grid(args: argparse.Namespace) -> tuple[Instance, str]:
     """The instance of a what-if command, at --grid's period length if given, and a line saying which grid."""
     instance = load_instance(args.instance)
-    own = instance.horizon.period
-    if args.grid is None or args.grid == own:
-        return instance, f"Grid: {own}s (the instance's own)"
+    own = grid_text(instance.horizon.period)
+    if args.grid is None:
+        return instance, f"Grid: {own} (the instance's own)"
     try:
-        changed = with_changes(instance, {"horizon.period": args.grid})
+        changed = with_changes(instance, {"horizon.period": parse_grid(args.grid)})
     except InstanceError as exc:
         raise InstanceError(f"dcopt {args.command}: --grid {args.grid}: {exc}") from None
-    return changed, f"Grid: {args.grid}s, a screening grid (the instance's own is {own}s)"
+    new = grid_text(changed.horizon.period)
+    if new == own:
+        return instance, f"Grid: {own} (the instance's own)"
+    return changed, f"Grid: {new}, a screening grid (the instance's own is {own})"
 
 
 def _progress_options(command: argparse.ArgumentParser) -> None:
@@ -455,7 +467,7 @@ def _solve_and_write(path: Path, instance: Instance, out: Path, time_limit: floa
         "net_present_cost_usd": result.objective_usd,
         "gap": result.gap,
         "solve_s": result.times_s.get("solve"),
-        "unmet_unit_months": (float(result.demand["unmet_units"].sum()) * TimeGrid(instance.horizon).months_per_period
+        "unmet_unit_months": (float((result.demand["unmet_units"] * result.demand["months"]).sum())
                               if result.has_plan else None),
         "message": result.message,
         "result_dir": str(folder),
@@ -710,7 +722,8 @@ def breakeven_command(args: argparse.Namespace) -> int:
              "source": result.source, "value": result.value,
              "bracket": list(result.bracket), "tolerance": result.tolerance, "in_plan_below": result.in_plan_below,
              "by": result.by, "noise_band": result.noise_band if math.isfinite(result.noise_band) else None,
-             "mip_gap": result.mip_gap, "method": result.method, "grid": instance.horizon.period,
+             "mip_gap": result.mip_gap, "method": result.method,
+             "grid": instance.model_dump(mode="json")["horizon"]["period"],
              "summary": result.summary()}
     write_atomic(out / "breakeven.json", json.dumps(facts, indent=2, default=str))
     print(result.summary())

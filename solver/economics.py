@@ -29,7 +29,7 @@ import pandas as pd
 from models.builds import build_arrays, current_generation, refresh_periods, salvage_per_module
 from models.contracts import contract_arrays
 from models.leases import lease_arrays
-from models.orbital import class_arrays, flight_slots, satellites_per_flight
+from models.orbital import class_arrays, flight_slots, output_share, satellites_per_flight
 from models.parts import COST_CATEGORIES, MONEY, Parts, discount_factors
 from solver.schema import Horizon, Instance, month_index, month_text
 from solver.timegrid import TimeGrid
@@ -108,14 +108,25 @@ def format_economics(table: pd.DataFrame, year: int | None = None) -> str:
     return "\n".join(lines)
 
 
-def holding_grid(instance: Instance, start: int, n_periods: int) -> TimeGrid:
-    """The instance's time grid, extended or cut so that it ends when a holding of ``n_periods`` from period
-    ``start`` ends: the model's array helpers, discount factors and salvage (all relative to the grid's end) then
-    apply unchanged. Year schedules are flat after their last year, so prices past the horizon are its last ones."""
+def holding_grid(instance: Instance, start: int, months: float) -> TimeGrid:
+    """The instance's time grid, extended or cut so that it ends when a holding of ``months`` from period
+    ``start`` ends (rounded up to a period, as the model's terms and lives are): the model's array helpers,
+    discount factors and salvage (all relative to the grid's end) then apply unchanged. Past the horizon the grid
+    goes on in its last periods' length. Year schedules are flat after their last year, so prices past the
+    horizon are its last ones."""
     horizon = instance.horizon
-    months = TimeGrid(horizon).months_per_period
-    last = month_index(horizon.start) + (start + n_periods) * months - 1
-    return TimeGrid(Horizon(start=horizon.start, end=month_text(last), period=horizon.period,
+    grid = TimeGrid(horizon)
+    last = grid.boundary(grid.end_of_term(start, months)) - 1
+    period = horizon.period
+    if not isinstance(period, str):  # the segments that start by the new end, the last one running to it
+        kept, first = [], month_index(horizon.start)
+        for segment in period:
+            if first > last:
+                break
+            kept.append(segment)
+            first = month_index(segment.until or horizon.end) + 1
+        period = [*kept[:-1], kept[-1].model_copy(update={"until": None})]
+    return TimeGrid(Horizon(start=horizon.start, end=month_text(last), period=period,
                             discount_rate_per_year=horizon.discount_rate_per_year))
 
 
@@ -132,7 +143,7 @@ def _first_starts(grid: TimeGrid, years: set[int], allowed: np.ndarray) -> list[
 def _holding(source: str, kind: str, grid: TimeGrid, start: int, costs: dict[str, np.ndarray], mw: np.ndarray,
              units_per_mw: np.ndarray, end_values: dict[str, float] | None = None) -> Holding:
     """Discount per-period cash flows (USD per MW held) on the holding's grid, plus values at its end."""
-    years_per_period = grid.months_per_period / 12
+    years_per_period = grid.months / 12
     discounted = {c: float(costs[c] @ discount_factors(grid, c)) for c in costs}
     for c, value_usd in (end_values or {}).items():
         discounted[c] = discounted.get(c, 0.0) + value_usd * grid.discount_end
@@ -150,13 +161,13 @@ def _contracts(instance: Instance, grid: TimeGrid, years: set[int]) -> Iterable[
     parts = Parts(instance=instance, grid=grid)
     for name, spec in instance.hyperscaler_contracts.items():
         d = contract_arrays(parts, name)
-        term = d["term"]
-        within_ramp = np.array([(d["max_blocks"][t:t + term] >= 1).all() for t in grid.periods])
+        within_ramp = np.array([(d["max_blocks"][t:d["bound_until"][t]] >= 1).all() for t in grid.periods])
         for t in _first_starts(grid, years, within_ramp):
-            g = holding_grid(instance, t, term)
+            g = holding_grid(instance, t, spec.min_term_months)
+            dh = contract_arrays(Parts(instance=instance, grid=g), name)
             held = (g.periods >= t).astype(float)
             yield _holding(name, "hyperscaler_contract", g, t,
-                           {"contracts": d["block_cost"] * MONEY / spec.block_mw * held}, held,
+                           {"contracts": dh["block_cost"] * MONEY / spec.block_mw * held}, held,
                            held * instance.hardware[spec.hardware].compute_units_per_mw)
 
 
@@ -167,10 +178,12 @@ def _leases(instance: Instance, grid: TimeGrid, years: set[int]) -> Iterable[Hol
     for name, spec in instance.fixed_block_leases.items():
         d = lease_arrays(parts, name)
         for t in _first_starts(grid, years, d["can_sign"]):
-            g = holding_grid(instance, t, d["term"])
+            g = holding_grid(instance, t, spec.min_term_months)
+            dh = lease_arrays(Parts(instance=instance, grid=g), name)
             held = (g.periods >= t).astype(float)
-            fee = d["fee"] * held
-            fee[t:t + len(d["discount"])] -= d["discount"]
+            fee = dh["fee"] * held
+            for p, amount in dh["discount"][t].items():
+                fee[p] -= amount
             yield _holding(name, "fixed_block_lease", g, t, {"leases": fee * MONEY / spec.size_mw}, held,
                            held * instance.hardware[spec.hardware].compute_units_per_mw)
 
@@ -186,21 +199,22 @@ def _builds(instance: Instance, grid: TimeGrid, years: set[int]) -> Iterable[Hol
         return
     parts = Parts(instance=instance, grid=grid)
     newest = current_generation(instance, grid)
-    life = max(1, grid.periods_for_months(12 * terrestrial.build_costs.facility_life_years))
+    life_months = 12 * terrestrial.build_costs.facility_life_years
     for name, site in terrestrial.sites.items():
         d = build_arrays(parts, name, newest)
-        lead = d["lead"]
-        can_come_online = np.array([t >= lead and d["can_build"][t - lead] for t in grid.periods])
+        # The latest decision that comes online at each period (the shortest wait), if any may.
+        decided = {int(d["online"][b]): b for b in grid.periods if d["can_build"][b]}
+        can_come_online = np.array([t in decided for t in grid.periods])
         for online in _first_starts(grid, years, can_come_online):
-            g = holding_grid(instance, online, life)
+            g = holding_grid(instance, online, life_months)
             hold_parts = Parts(instance=instance, grid=g)
             generation = current_generation(instance, g)
             dh = build_arrays(hold_parts, name, generation)
-            purchases = [online, *refresh_periods(online, dh["life"], g.n_periods)]
+            purchases = [online, *refresh_periods(g, online, dh["life_months"])]
             per_mw = MONEY / site.module_mw  # the arrays are M USD per module
             costs = {c: np.zeros(g.n_periods) for c in ("build_facility", "build_gpus", "build_other_it",
                                                           "build_refresh")}
-            costs["build_facility"][online - lead] = dh["facility"][online - lead] * per_mw
+            costs["build_facility"][decided[online]] = dh["facility"][decided[online]] * per_mw
             costs["build_gpus"][online] = dh["gpus"][online] * per_mw
             costs["build_other_it"][online] = dh["other_it"][online] * per_mw
             for r in purchases[1:]:
@@ -211,7 +225,7 @@ def _builds(instance: Instance, grid: TimeGrid, years: set[int]) -> Iterable[Hol
             # Compute follows the model: the generation of the module's latest GPU purchase.
             latest = np.array(purchases)[np.clip(np.searchsorted(purchases, g.periods, side="right") - 1, 0, None)]
             units = np.array([instance.hardware[generation[p]].compute_units_per_mw for p in latest]) * held
-            salvage = -salvage_per_module(hold_parts, name, dh, online - lead) * per_mw
+            salvage = -salvage_per_module(hold_parts, name, dh, decided[online]) * per_mw
             yield _holding(name, "own_build", g, online, costs, held, units, {"salvage": salvage})
 
 
@@ -228,10 +242,11 @@ def _orbital(instance: Instance, grid: TimeGrid, years: set[int]) -> Iterable[Ho
         # The cadence of the vehicle, as in models/orbital.py: no flight slot in a period, no launch.
         flights = flight_slots(grid, vehicle.flights_per_month)
         for t in _first_starts(grid, years, (grid.periods >= d["first"]) & (flights >= 1)):
-            g = holding_grid(instance, t, d["life"])
+            g = holding_grid(instance, t, d["life_months"])
             dh = class_arrays(Parts(instance=instance, grid=g), name)
             age = g.periods - t
-            fleet = np.where(age >= 0, dh["rho"] ** np.maximum(age, 0), 0.0)  # decayed satellites per launch
+            # decayed satellites per launch
+            fleet = np.where(age >= 0, output_share(g, dh, np.maximum(g.first_month - g.first_month[t], 0)), 0.0)
             per_mw = MONEY / (sat.compute_kw / 1000)  # the arrays are M USD per satellite
             at_launch = (age == 0).astype(float)
             costs = {"launch": dh["launch"][t] * per_mw * at_launch,
@@ -241,7 +256,7 @@ def _orbital(instance: Instance, grid: TimeGrid, years: set[int]) -> Iterable[Ho
             if dh["per_flight_price"]:  # a full flight's price, shared by the satellites it carries
                 share = dh["per_flight_price"] / satellites_per_flight(instance, name)
                 costs["launch_flights"] = share * per_mw * at_launch
-            if dh["ops"]:  # on the installed hardware, the whole life, not on the decayed output
+            if dh["ops"].any():  # on the installed hardware, the whole life, not on the decayed output
                 costs["satellite_ops"] = dh["ops"] * per_mw * (age >= 0)
             units_per_mw = instance.hardware[sat.hardware].compute_units_per_mw * sat.sunlight_share
             yield _holding(name, "orbital", g, t, costs, fleet, np.full(g.n_periods, units_per_mw))

@@ -300,7 +300,6 @@ def _table(planner: Planner, family: _Family, duals: dict, slopes: dict) -> pd.D
     component = getattr(planner.model, family.component, None)
     if component is None:
         return pd.DataFrame(columns=columns)
-    scale = MONEY / (COMPUTE if family.per_compute else 1.0) / (grid.months_per_period if family.per_period else 1)
     rows = []
     for key, con in component.items():
         key = key if isinstance(key, tuple) else (key,)
@@ -310,6 +309,8 @@ def _table(planner: Planner, family: _Family, duals: dict, slopes: dict) -> pd.D
         else:
             first = int(key[-1])
             row = {family.keys[0]: key[0], "period": grid.labels[first], "year": int(grid.year[first])}
+        # A row of a period prices the period's months: per month, the price over them.
+        scale = MONEY / (COMPUTE if family.per_compute else 1.0) / (grid.months[first] if family.per_period else 1)
         discounted = family.sign * slopes[con] * scale + 0.0
         # A monthly rate (compute, site power) accrues through its period; a flight or a cap is used at its start.
         factor = grid.discount_accruing if family.per_period else grid.discount
@@ -337,7 +338,6 @@ def _cost_ranging(planner: Planner, lp: Highs) -> pd.DataFrame:
     low, high = np.asarray(ranging.col_cost_dn.value_), np.asarray(ranging.col_cost_up.value_)
     primal = np.asarray(highs.getSolution().col_value)
     where = lp._pyomo_var_to_solver_var_map
-    L = grid.months_per_period
     rows = []
 
     def add(coefficient, name, t, var, scale, unit, value_scale, value_unit):
@@ -351,10 +351,12 @@ def _cost_ranging(planner: Planner, lp: Highs) -> pd.DataFrame:
                      "upper": ends[1] + 0.0, "lp_value": primal[j] * value_scale + 0.0, "lp_value_unit": value_unit})
 
     for (w, t), var in m.unmet.items():
-        add("unmet_penalty", w, t, var, MONEY / COMPUTE / L, "usd_per_unit_month", COMPUTE, "unmet_units")
+        add("unmet_penalty", w, t, var, MONEY / COMPUTE / grid.months[t], "usd_per_unit_month", COMPUTE,
+            "unmet_units")
     if hasattr(m, "resale_mw"):
         for (i, t), var in m.resale_mw.items():
-            add("resale_price", parts.slices[i].source, t, var, -MONEY / L, "usd_per_mw_month", 1.0, "mw_resold")
+            add("resale_price", parts.slices[i].source, t, var, -MONEY / grid.months[t], "usd_per_mw_month", 1.0,
+                "mw_resold")
     return pd.DataFrame(rows, columns=columns)
 
 

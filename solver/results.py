@@ -179,7 +179,7 @@ def extract_tables(m, parts: Parts) -> dict[str, pd.DataFrame]:
     reports = [report(m) for report in parts.reports]
     frames = [r.plan for r in reports if r.plan is not None]
     plan = (pd.concat(frames, ignore_index=True) if frames
-            else pd.DataFrame(columns=["period", "year", "source", "kind", *PLAN_COLUMNS]))
+            else pd.DataFrame(columns=["period", "months", "year", "source", "kind", *PLAN_COLUMNS]))
     if hasattr(m, "resale_mw"):
         for i in sorted({i for i, _ in m.resale_mw}):
             piece = parts.slices[i]
@@ -212,14 +212,14 @@ def extract_tables(m, parts: Parts) -> dict[str, pd.DataFrame]:
     for w in WORKLOADS:
         for t in range(grid.n_periods):
             demand_rows.append({
-                "period": grid.labels[t], "year": int(grid.year[t]), "workload": w,
+                "period": grid.labels[t], "months": int(grid.months[t]), "year": int(grid.year[t]), "workload": w,
                 "demand_units": demand[w][t],
                 "served_ground_units": served_columns[("ground", w)][t],
                 "served_orbit_units": served_columns[("orbit", w)][t],
                 "unmet_units": value(m.unmet[w, t]) * COMPUTE,
             })
     demand_table = pd.DataFrame(demand_rows)
-    numeric = demand_table.select_dtypes("number").columns.drop("year")
+    numeric = demand_table.select_dtypes("number").columns.drop(["year", "months"])
     demand_table[numeric] = demand_table[numeric].round(3) + 0.0
     return {"plan": plan, "costs": costs, "demand": demand_table, "binding": binding}
 

@@ -102,13 +102,27 @@ class Strict(BaseModel):
         return data
 
 
+PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}
+PeriodLength = Literal["month", "quarter", "year"]
+
+
+class GridSegment(Strict):
+    """A stretch of the horizon planned in periods of one length (a segmented grid: months near the start,
+    coarser periods later, as long-range planning models do)."""
+
+    period: PeriodLength = Field(description="length of this segment's periods")
+    until: Month | None = Field(None, description="last month of the segment (inclusive); the last segment's "
+                                "may be left out: it runs to the horizon end")
+
+
 class Horizon(Strict):
-    """The planning horizon: first and last month, period length and discounting."""
+    """The planning horizon: first and last month, period length (or segments of lengths) and discounting."""
 
     start: Month = Field("2026-01", description="first month planned")
     end: Month = Field("2032-12", description="last month planned (inclusive)")
-    period: Literal["month", "quarter", "year"] = Field(
-        "month", description="length of one period; the horizon must be a whole number of periods"
+    period: PeriodLength | Annotated[list[GridSegment], Field(min_length=1)] = Field(
+        "month", description="length of one period (the horizon must be a whole number of periods), or a list of "
+        "segments, each a whole number of its periods, e.g. months until 2027-12, quarters until 2030-12, years"
     )
     discount_rate_per_year: Annotated[float, NOT_BOOLEAN, Field(ge=0, le=1)] = Field(
         0.08, description="annual rate at which costs are discounted to the start month"
@@ -122,9 +136,35 @@ class Horizon(Strict):
         if months > 12 * MAX_HORIZON_YEARS:
             raise ValueError(f"expected at most {MAX_HORIZON_YEARS} years from start to end, got {months / 12:g} years"
                              f" ({self.start} to {self.end})")
-        length = {"month": 1, "quarter": 3, "year": 12}[self.period]
-        if months % length:
-            raise ValueError(f"{months} months from {self.start} to {self.end} is not a whole number of {self.period}s")
+        if isinstance(self.period, str):
+            if months % PERIOD_MONTHS[self.period]:
+                raise ValueError(f"{months} months from {self.start} to {self.end} is not a whole number of "
+                                 f"{self.period}s")
+            return self
+        first = month_index(self.start)
+        for k, segment in enumerate(self.period):
+            where = f"period.{k}"
+            last = self.period[-1] is segment
+            if segment.until is None and not last:
+                raise ValueError(f"{where}.until: expected the segment's last month (only the last segment may "
+                                 "leave it out)")
+            until = month_index(segment.until) if segment.until is not None else month_index(self.end)
+            if until < first:
+                raise ValueError(f"{where}.until: {segment.until} is before the segment's first month "
+                                 f"{month_text(first)} (segments follow each other in order)")
+            if until > month_index(self.end) or (last and until != month_index(self.end)):
+                raise ValueError(f"{where}.until: expected the last segment to end at the horizon end {self.end}, "
+                                 f"got {segment.until}" if last else
+                                 f"{where}.until: {segment.until} is after the horizon end {self.end}")
+            length = PERIOD_MONTHS[segment.period]
+            if (until - first + 1) % length:
+                raise ValueError(f"{where}: {until - first + 1} months from {month_text(first)} to "
+                                 f"{month_text(until)} is not a whole number of {segment.period}s")
+            # Budgets and caps are per calendar year: a period must lie inside one.
+            if length > 1 and any(m // 12 != (m + length - 1) // 12 for m in range(first, until + 1, length)):
+                raise ValueError(f"{where}: {segment.period}s from {month_text(first)} cross a calendar year "
+                                 "(start the segment in January, or for quarters in Jan, Apr, Jul or Oct)")
+            first = until + 1
         return self
 
 

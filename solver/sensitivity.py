@@ -400,7 +400,7 @@ def _feasible(compiled, plan: np.ndarray, tolerance: float = 1e-6) -> bool:
 
 
 def _sources(planner: Planner, result: Result) -> dict[str, dict]:
-    return point_outputs(result, planner.parts.grid.months_per_period)["sources"]
+    return point_outputs(result)["sources"]
 
 
 def check_source(instance: Instance, source: str, argument: str = "source") -> None:

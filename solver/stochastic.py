@@ -59,7 +59,7 @@ from solver.schema import (
     month_text,
 )
 from solver.solve import CompiledModel, Planner, max_violation, read_and_audit
-from solver.timegrid import TimeGrid
+from solver.timegrid import TimeGrid, grid_text
 from solver.workers import spawn_pool, submit
 
 OPERATIONS = ("served", "unmet", "resale_mw")  # re-optimised, not fixed, when EV's root decisions are imposed
@@ -132,10 +132,13 @@ def build_tree(base: Instance, spec: ScenarioTree, source: str = "tree", check: 
         if not 0 < offset < grid.end_month - grid.start_month:
             raise InstanceError(f"{source}: stages.{k}.from: expected a month after the horizon start "
                                 f"{base.horizon.start} and by its end {base.horizon.end}, got {stage.from_month}")
-        if offset % grid.months_per_period:
-            raise InstanceError(f"{source}: stages.{k}.from: expected the first month of a {base.horizon.period} "
-                                f"(the branch is known from a period's start), got {stage.from_month}")
-        starts.append(offset // grid.months_per_period)
+        period = grid.period_from(month_index(stage.from_month))
+        if grid.boundary(period) != month_index(stage.from_month):
+            grid_words = base.horizon.period if isinstance(base.horizon.period, str) else (
+                f"period of the grid ({grid_text(base.horizon.period)})")
+            raise InstanceError(f"{source}: stages.{k}.from: expected the first month of a {grid_words} (the branch "
+                                f"is known from a period's start), got {stage.from_month}")
+        starts.append(period)
     starts.append(grid.n_periods)
     paths = list(itertools.product(*(list(stage.branches) for stage in spec.stages)))
     scenarios = []
@@ -1020,7 +1023,7 @@ def format_stochastic(result: StochasticResult) -> str:
              f"{dates}; {rp.status}{gap}" + (f" ({rp.message})" if rp.message else "")]
     if not rp.has_plan:
         return "\n".join(lines)
-    last_month = month_text(int(grid.first_month[root.end_period - 1]) + grid.months_per_period - 1)
+    last_month = month_text(grid.boundary(root.end_period) - 1)
     lines.append(f"\nWhat to do now (the root node, {grid.labels[root.first_period]}..{last_month}):")
     decisions = result.root_plan().sort_values(["period", "source"], kind="stable")
     for row in decisions.itertuples():

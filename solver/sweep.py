@@ -184,7 +184,7 @@ def solve_point(task: PointTask) -> dict[str, Any]:
             # Without a MIP start the answer does not depend on the worker's previous point (as a fresh Planner)
             row["how"] = planner.update(instance, mip_start=task.mip_start)
         result = planner.solve(mip_gap=task.mip_gap, time_limit=task.time_limit_s, threads=1)
-        row.update(point_outputs(result, planner.parts.grid.months_per_period))
+        row.update(point_outputs(result))
     except InstanceError as exc:  # the law's tail drew a value the schema rejects (a negative price, say)
         row.update(status="invalid", message=str(exc))
     except Exception as exc:  # noqa: BLE001 - a point's failure is data, the sweep goes on
@@ -194,15 +194,19 @@ def solve_point(task: PointTask) -> dict[str, Any]:
     return row
 
 
-def point_outputs(result: Result, months_per_period: int) -> dict[str, Any]:
+def point_outputs(result: Result) -> dict[str, Any]:
     """What a sweep keeps of a solve: status, cost, gap, unmet share and per-source peak MW and MW-months."""
     out: dict[str, Any] = {"status": result.status, "objective_usd": result.objective_usd, "gap": result.gap,
                            "message": result.message or None, "sources": {}, "unmet_share": None}
     if result.has_plan:
-        out["sources"] = {source: {"peak_mw": float(mw.max()), "mw_months": float(mw.sum() * months_per_period)}
-                          for source, mw in result.plan.groupby("source")["mw_online"]}
+        plan = result.plan.assign(mw_months=result.plan["mw_online"] * result.plan["months"])
+        out["sources"] = {source: {"peak_mw": float(rows["mw_online"].max()),
+                                   "mw_months": float(rows["mw_months"].sum())}
+                          for source, rows in plan.groupby("source")}
         demand = result.demand
-        out["unmet_share"] = float(demand["unmet_units"].sum() / max(demand["demand_units"].sum(), 1e-12))
+        # Unit-months, so that periods of different lengths weigh as long as they last.
+        out["unmet_share"] = float((demand["unmet_units"] * demand["months"]).sum()
+                                   / max((demand["demand_units"] * demand["months"]).sum(), 1e-12))
     return out
 
 

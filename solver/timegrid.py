@@ -12,21 +12,60 @@ from functools import cached_property
 
 import numpy as np
 
-from solver.schema import Horizon, month_index, month_text
+from solver.schema import PERIOD_MONTHS, Horizon, month_index, month_text
 
-MONTHS_PER_PERIOD = {"month": 1, "quarter": 3, "year": 12}
 HOURS_PER_MONTH = 730.0  # 8760 / 12
+
+
+def grid_text(period: str | list) -> str:
+    """A grid in words: ``months``, or ``months to 2027-12, quarters to 2030-12, years``."""
+    if isinstance(period, str):
+        return f"{period}s"
+    return ", ".join(f"{s.period}s to {s.until}" if s.until and s is not period[-1] else f"{s.period}s"
+                     for s in period)
+
+
+def parse_grid(text: str) -> str | list[dict]:
+    """A grid written on one line: ``month``, ``quarter``, ``year``, or segments ``month:2027-12,quarter:2030-12,
+    year`` (each ``PERIOD:UNTIL``, the last running to the horizon end). :class:`ValueError` on anything else."""
+    if text in PERIOD_MONTHS:
+        return text
+    segments = []
+    for piece in text.split(","):
+        period, _, until = piece.strip().partition(":")
+        if period not in PERIOD_MONTHS:
+            raise ValueError(f"expected month, quarter or year, or segments like month:2027-12,quarter:2030-12,year; "
+                             f"got {piece.strip()!r}")
+        segments.append({"period": period, **({"until": until} if until else {})})
+    return segments
 
 
 @dataclass(frozen=True)
 class TimeGrid:
-    """The periods of a horizon. Period ``t`` covers months ``first_month[t] .. first_month[t] + L - 1``."""
+    """The periods of a horizon: period ``t`` covers months ``first_month[t] .. first_month[t] + months[t] - 1``.
+
+    Periods are of one length or, with segments, of a few (months, then quarters, then years). Durations (lead
+    times, terms, notice, lives) are kept in months and mapped onto the periods from where they start
+    (:meth:`after`), so they do not drift across a change of length. Past the horizon end the grid goes on in
+    periods of the last segment's length, and before its start in the first's: the indices a duration reaching
+    beyond the horizon lands on."""
 
     horizon: Horizon
 
     @cached_property
-    def months_per_period(self) -> int:
-        return MONTHS_PER_PERIOD[self.horizon.period]
+    def months(self) -> np.ndarray:
+        """Months in each period."""
+        period = self.horizon.period
+        if isinstance(period, str):
+            total = month_index(self.horizon.end) - self.start_month + 1
+            return np.full(total // PERIOD_MONTHS[period], PERIOD_MONTHS[period])
+        lengths, first = [], self.start_month
+        for segment in period:
+            until = month_index(segment.until or self.horizon.end)
+            length = PERIOD_MONTHS[segment.period]
+            lengths += [length] * ((until - first + 1) // length)
+            first = until + 1
+        return np.array(lengths)
 
     @cached_property
     def start_month(self) -> int:
@@ -34,7 +73,7 @@ class TimeGrid:
 
     @cached_property
     def n_periods(self) -> int:
-        return (month_index(self.horizon.end) - self.start_month + 1) // self.months_per_period
+        return len(self.months)
 
     @cached_property
     def periods(self) -> np.ndarray:
@@ -43,7 +82,63 @@ class TimeGrid:
     @cached_property
     def first_month(self) -> np.ndarray:
         """Absolute month index (year * 12 + month - 1) of each period's first month."""
-        return self.start_month + self.months_per_period * self.periods
+        return self.start_month + np.concatenate([[0], np.cumsum(self.months)[:-1]]).astype(int)
+
+    @cached_property
+    def end_month(self) -> int:
+        """Absolute month index of the horizon end: the month after the last period."""
+        return self.start_month + int(self.months.sum())
+
+    @cached_property
+    def _bounds(self) -> np.ndarray:
+        """First months of the periods and the end month: ``_bounds[t]`` for ``0 <= t <= n_periods``."""
+        return np.append(self.first_month, self.end_month)
+
+    @cached_property
+    def last_months(self) -> int:
+        """Length of the last period: the periods past the horizon end have it."""
+        return int(self.months[-1])
+
+    def boundary(self, period: int) -> int:
+        """First month of ``period``, on the grid extended past either end (``boundary(n_periods)`` is the end)."""
+        if period < 0:
+            return self.start_month + period * int(self.months[0])
+        if period > self.n_periods:
+            return self.end_month + (period - self.n_periods) * self.last_months
+        return int(self._bounds[period])
+
+    def period_from(self, month: float) -> int:
+        """The first period (extended grid) that starts at or after ``month`` (an absolute index, may be fractional)."""
+        x = month - 1e-9
+        if x > self.end_month:
+            return self.n_periods + math.ceil((x - self.end_month) / self.last_months)
+        if x <= self.start_month:
+            return math.ceil((x - self.start_month) / int(self.months[0]))
+        return int(np.searchsorted(self._bounds, x, side="left"))
+
+    def period_starting_by(self, month: float) -> int:
+        """The last period (extended grid) that starts at or before ``month``."""
+        x = month + 1e-9
+        if x >= self.end_month:
+            return self.n_periods + math.floor((x - self.end_month) / self.last_months)
+        if x < self.start_month:
+            return math.floor((x - self.start_month) / int(self.months[0]))
+        return int(np.searchsorted(self._bounds, x, side="right")) - 1
+
+    def after(self, period: int, months: float) -> int:
+        """The period a duration of ``months`` from the start of ``period`` ends in: the first one starting at or
+        after it (a 4-month lead time from a quarter's start is 2 quarters; across segments it is counted in
+        months, not in periods of the starting one)."""
+        return self.period_from(self.boundary(period) + max(0.0, months))
+
+    def end_of_term(self, period: int, months: float) -> int:
+        """The period a commitment of ``months`` made at ``period`` is over at: :meth:`after`, but at least one
+        period on (a term, a life or a notice never ends where it starts)."""
+        return max(period + 1, self.after(period, months))
+
+    def end_periods(self, months: float) -> int:
+        """A duration in periods of the last segment, rounded up: for valuing at the horizon end what lies past it."""
+        return max(0, math.ceil(months / self.last_months - 1e-9))
 
     @cached_property
     def year(self) -> np.ndarray:
@@ -72,24 +167,26 @@ class TimeGrid:
         periods discount a monthly payment as the monthly grid does ($100M a month for a year at 8% is $1,158.7M
         on any grid, where discounting it at the period's first month would give $1,166.1M by quarter and
         $1,200M by year)."""
-        months = (self.first_month - self.start_month)[:, None] + np.arange(self.months_per_period)[None, :]
-        return ((1.0 + self.horizon.discount_rate_per_year) ** -(months / 12.0)).mean(axis=1)
+        factors = (1.0 + self.horizon.discount_rate_per_year) ** -(np.arange(self.end_month - self.start_month) / 12.0)
+        return np.add.reduceat(factors, self.first_month - self.start_month) / self.months
 
     @cached_property
     def discount_end(self) -> float:
         """Discount factor of a value at the end of the horizon (salvage)."""
-        years = self.n_periods * self.months_per_period / 12.0
-        return float((1.0 + self.horizon.discount_rate_per_year) ** -years)
+        return float((1.0 + self.horizon.discount_rate_per_year) ** -((self.end_month - self.start_month) / 12.0))
 
     @cached_property
-    def discount_per_period(self) -> float:
-        """Discount factor of one period."""
-        return float((1.0 + self.horizon.discount_rate_per_year) ** -(self.months_per_period / 12.0))
+    def discount_end_period(self) -> float:
+        """Discount factor of one period past the horizon end (of the last segment's length)."""
+        return float((1.0 + self.horizon.discount_rate_per_year) ** -(self.last_months / 12.0))
 
-    @cached_property
-    def end_month(self) -> int:
-        """Absolute month index of the horizon end: the month after the last period."""
-        return self.start_month + self.n_periods * self.months_per_period
+    def per_period(self, monthly: np.ndarray | float) -> np.ndarray:
+        """Monthly amounts as amounts per period (times each period's months)."""
+        return np.asarray(monthly, dtype=float) * self.months
+
+    def period_means(self, monthly: np.ndarray) -> np.ndarray:
+        """Per period, the mean of a series of the horizon's months."""
+        return np.add.reduceat(np.asarray(monthly, dtype=float), self.first_month - self.start_month) / self.months
 
     def at_end(self, schedule: float | dict[int, float]) -> float:
         """A year schedule's value at the horizon end (in its calendar year): what a thing costs new then."""
@@ -98,25 +195,19 @@ class TimeGrid:
         years = sorted(schedule)
         return float(np.interp(self.end_month // 12, years, [schedule[y] for y in years]))
 
-    def periods_for_months(self, months: float) -> int:
-        """A duration in months as whole periods, rounded up (a 4-month lead time is 2 quarters)."""
-        return max(0, math.ceil(months / self.months_per_period - 1e-9))
-
     def first_period_from(self, month: str) -> int:
         """First period that starts at or after ``month`` (things that become available round up)."""
-        offset = month_index(month) - self.start_month
-        return max(0, math.ceil(offset / self.months_per_period - 1e-9))
+        return max(0, self.period_from(month_index(month)))
 
     def last_period_until(self, month: str) -> int:
         """Last period that ends at or before the end of ``month`` (things that end round down). May be -1, or
         ``n_periods`` or more for a month after the horizon end."""
-        offset = month_index(month) - self.start_month + 1
-        return offset // self.months_per_period - 1
+        return self.period_starting_by(month_index(month) + 1) - 1
 
     def last_period_starting_by(self, month: str) -> int:
         """Last period whose first month is at or before ``month`` (a deadline: a decision in that period is in time;
         -1 if none)."""
-        return (month_index(month) - self.start_month) // self.months_per_period
+        return self.period_starting_by(month_index(month))
 
     def year_schedule(self, schedule: float | dict[int, float] | None, default: float = 0.0) -> np.ndarray:
         """A :data:`~solver.schema.YearSchedule` on the periods: interpolated between years, flat outside."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
+import numpy as np
 import pytest
 from conftest import contract, make_instance, training
 from test_builds import site, terrestrial
@@ -120,7 +121,8 @@ CASES = {
                                lambda d: d | {"max_blocks": d["max_blocks"] + 1}), "contract ramp broken by"),
     # January's demand alone on a block of 3-month minimum term, read as 1 month: held one month
     "contract minimum term": ({"demand": JANUARY_ONLY, "hyperscaler_contracts": contract(min_term_months=3)},
-                              patching(models.contracts, "contract_arrays", lambda d: d | {"term": 1}),
+                              patching(models.contracts, "contract_arrays",
+                                       lambda d: d | {"bound_until": np.arange(len(d["bound_until"])) + 1}),
                               "contract minimum term broken by"),
     # a block held at the start with 3 months of term left, no demand; the model reads no start holding
     "start holding": ({"hyperscaler_contracts": contract(min_term_months=12,
@@ -174,10 +176,11 @@ CASES = {
                           "capacity_excess"),
     # a satellite losing half its output a year, read as keeping it
     "satellite decay": ({"demand": training({"2026-01": 1_000}), "orbital": satellite(degradation_per_year=0.5)},
-                        patching(models.orbital, "class_arrays", lambda d: d | {"rho": 1.0}), "capacity_excess"),
+                        patching(models.orbital, "class_arrays", lambda d: d | {"survival_per_year": 1.0}),
+                        "capacity_excess"),
     # a 6-month life read as 12
     "satellite life": ({"demand": training({"2026-01": 1_000}), "orbital": satellite(life_years=0.5)},
-                       patching(models.orbital, "class_arrays", scaled("life", 2)), "capacity_excess"),
+                       patching(models.orbital, "class_arrays", scaled("life_months", 2)), "capacity_excess"),
     # in sunlight half the time, read as always
     "sunlight share": ({"demand": training({"2026-01": 1_000}), "orbital": satellite(sunlight_share=0.5)},
                        misreading("orbital.satellite_classes.sat.sunlight_share", 1.0), "capacity_excess"),
@@ -208,7 +211,8 @@ CASES = {
                      "relative_difference"),
     # GPUs replaced every 6 months; the model reads a life past the horizon, so no refresh is paid
     "GPU refresh": ({**ONE_MODULE_ALL_YEAR, "terrestrial": terrestrial({"a": site()}, gpu_life_years=0.5)},
-                    patching(models.builds, "build_arrays", lambda d: d | {"life": 100}), "relative_difference"),
+                    patching(models.builds, "build_arrays", lambda d: d | {"life_months": 10_000}),
+                    "relative_difference"),
     # IT of gen1 at the horizon end, when gen2 (twice the compute per MW) is out: worth half of new IT, not par
     "old IT at par": ({**ONE_MODULE_ALL_YEAR, "hardware": {"gen2": {"compute_units_per_mw": 2000,
                                                                      "available_from": "2026-07"}}},

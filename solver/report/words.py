@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 
 import pandas as pd
 
@@ -14,22 +13,16 @@ from solver.sweep import IN_PLAN_MW
 KIND_NAMES = {"hyperscaler_contract": "Hyperscaler contracts", "fixed_block_lease": "Fixed-block leases",
               "own_build": "Own terrestrial builds", "orbital": "Orbital compute"}
 
-def _months_per_period(periods: Iterable[str]) -> int:
-    dates = pd.to_datetime(pd.Series(sorted(set(periods))), format="%Y-%m")
-    if len(dates) < 2:
-        return 1
-    return int(((dates.dt.year * 12 + dates.dt.month).diff().dropna()).min())
-
 def _add_months(period: str, months: int) -> str:
     year, month = divmod(int(period[:4]) * 12 + int(period[5:7]) - 1 + months, 12)
     return f"{year:04d}-{month + 1:02d}"
 
-def _lease_ends(online: pd.Series, months: int) -> list[tuple[str, str]]:
+def _lease_ends(online: pd.Series) -> list[tuple[str, str]]:
     """(period, "held through YYYY-MM") for each time a lease's block goes offline within the horizon: the end of
     the notice period after a notice, or of the lease's window."""
     held = (online > IN_PLAN_MW).to_numpy()
     periods = list(online.index)
-    return [(periods[i + 1], f"held through {_add_months(periods[i], months - 1)}")
+    return [(periods[i + 1], f"held through {_add_months(periods[i + 1], -1)}")
             for i in range(len(held) - 1) if held[i] and not held[i + 1]]
 
 def plan_in_words(result: Result) -> list[str]:
@@ -40,12 +33,12 @@ def plan_in_words(result: Result) -> list[str]:
                 + (f" {result.message}" if result.message else "")]
     plan, demand, unit = result.plan, result.demand, result.compute_unit
     periods = sorted(demand["period"].unique())  # the plan has no rows when the instance has no sources
-    months = _months_per_period(periods)
+    last_months = int(demand.loc[demand["period"] == periods[-1], "months"].iloc[0])
     total_demand = demand.groupby("period")["demand_units"].sum()
     held = plan.groupby("period")["mw_online"].sum()
     # The horizon ends with the last month of the last period, not at that period's start.
     lines = [f"Meeting demand that grows from {total_demand.iloc[0]:,.0f} to {total_demand.iloc[-1]:,.0f} {unit} "
-             f"between {periods[0]} and {_add_months(periods[-1], months - 1)} costs a net present "
+             f"between {periods[0]} and {_add_months(periods[-1], last_months - 1)} costs a net present "
              f"${result.objective_usd / 1e9:,.2f}B: {_status_words(result)}. "
              + ("The instance has no capacity sources." if plan.empty else
                 f"Capacity held peaks at {held.max():,.0f} MW in {held.idxmax()}." if held.max() > IN_PLAN_MW else
@@ -64,7 +57,7 @@ def plan_in_words(result: Result) -> list[str]:
                       f"{online.iloc[-1]:,.0f} MW at the end")
             events = [(period, f"{event} {period}") for period, event in rows["event"].items() if event]
             if kind == "fixed_block_lease":
-                events = sorted(events + _lease_ends(online, months))
+                events = sorted(events + _lease_ends(online))
             events = [text for _, text in events]
             if events:
                 phrase += " (" + ", ".join(events) + ")"
@@ -73,13 +66,14 @@ def plan_in_words(result: Result) -> list[str]:
             lines.append(f"{KIND_NAMES.get(kind, kind)}: " + "; ".join(phrases) + ".")
     if unused:
         lines.append("Not used: " + ", ".join(unused) + ".")
-    resold_mw_months = float(plan["mw_resold"].sum()) * months
+    resold_mw_months = float((plan["mw_resold"] * plan["months"]).sum())
     if resold_mw_months > 0.5:
         revenue = -float(result.costs.loc[result.costs["category"] == "resale_revenue", "discounted_usd"].sum())
         peak_resold_mw = float(plan.groupby("period")["mw_resold"].sum().max())
         lines.append(f"Surplus resold: {resold_mw_months:,.0f} MW-months, peak {peak_resold_mw:,.0f} MW, for "
                      f"${revenue / 1e9:,.2f}B of revenue (discounted).")
-    shares = demand.groupby(["year", "workload"])[["unmet_units", "demand_units"]].sum()
+    unit_months = demand[["unmet_units", "demand_units"]].mul(demand["months"], axis=0)  # periods weigh their months
+    shares = unit_months.groupby([demand["year"], demand["workload"]]).sum()
     shares = shares["unmet_units"] / shares["demand_units"].where(shares["demand_units"] > 0)
     short = shares[shares > UNMET_SHOWN]
     if short.empty:

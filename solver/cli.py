@@ -131,6 +131,9 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--limit", type=COUNT, default=None, help="stop after this many new points")
     sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
     _grid_option(sweep)
+    sweep.add_argument("--error-sample", type=COUNT, default=None, metavar="N",
+                       help="with --grid: solve N points drawn from the design on the instance's own grid too, and "
+                       "write the screening grid's cost error on them (grid_error.csv, grid_error.json)")
 
     stochastic = commands.add_parser("stochastic", help="plan on a scenario tree: what to do now, cost by scenario, "
                                      "EVPI, VSS and the value of each option (exit clauses, waiting to sign)")
@@ -734,12 +737,15 @@ def breakeven_command(args: argparse.Namespace) -> int:
 
 
 def sweep_command(args: argparse.Namespace) -> int:
-    from solver.sweep import load_spec, run_sweep
+    from solver.sweep import design_points, error_sample, grid_error, load_spec, run_sweep
 
     out = _out(args, Path("results") / args.instance.stem / f"sweep-{args.spec.stem}")
     check_file(out / "points.sqlite", "dcopt sweep: --out")
     spec = load_spec(args.spec)
     instance, grid = _load_at_grid(args)
+    if args.error_sample is not None and args.grid is None:
+        raise InstanceError("dcopt sweep: --error-sample: expected --grid too (the error is the screening grid's "
+                            "against the instance's own)")
     run = run_sweep(instance, spec, out / "points.sqlite", workers=args.jobs, persistent=not args.rebuild,
                     progress=not args.no_progress, limit=args.limit)
     write_atomic(out / "points.csv", run.points.to_csv(index=False))
@@ -748,6 +754,19 @@ def sweep_command(args: argparse.Namespace) -> int:
     print(f"Sweep of {instance.name}: {len(run.points)} points stored ({run.solved_now} solved now in "
           f"{run.seconds:,.1f} s, {run.skipped} already there), in {out}")
     print(grid)
+    if args.error_sample:
+        own = load_instance(args.instance)
+        sample = error_sample(len(design_points(spec)), args.error_sample, spec.seed)
+        checked = run_sweep(own, spec, out / "grid_error.sqlite", workers=args.jobs, persistent=not args.rebuild,
+                            progress=not args.no_progress, only=sample)
+        table, summary = grid_error(run.points, checked.points)
+        facts = {"screening_grid": grid, "own_grid": grid_text(own.horizon.period), "mip_gap": spec.mip_gap,
+                 "seconds_own_grid": checked.seconds, **summary}
+        write_atomic(out / "grid_error.csv", table.to_csv(index=False))
+        write_atomic(out / "grid_error.json", json.dumps(facts, indent=2))
+        print(f"Cost error of the screening grid on {summary['points']} points solved on the instance's own grid "
+              f"too: mean {summary['mean_relative_error']:+.3%}, largest {summary['max_absolute_error']:.3%}, "
+              f"{summary['share_within_gaps']:.0%} within the two gaps (grid_error.csv)")
     for name, table in run.summary.items():
         print(f"\n{name}:")
         print(readable_table(table))

@@ -291,12 +291,13 @@ class SweepRun:
 def run_sweep(instance: Instance, spec: SweepSpec, out: str | Path, *, workers: int = 1,
               executor: cf.Executor | None = None, persistent: bool = True, progress: bool = True,
               limit: int | None = None, on_point: Callable[[dict], None] | None = None,
-              point_function: PointFunction = solve_point) -> SweepRun:
+              point_function: PointFunction = solve_point, only: Iterable[int] | None = None) -> SweepRun:
     """Solve every point of ``spec`` not yet in the SQLite file ``out``; return all points and their summary.
 
     ``executor``: any ``concurrent.futures.Executor`` (a Dask ``client.get_executor()`` runs the sweep on a
     cluster); without one, ``workers`` processes (1: in this process). ``persistent=False`` rebuilds the model
     at every point (for benchmarks). ``limit`` stops after that many new points (for tests and partial runs).
+    ``only`` solves just these points of the design (ids from 0): the error sample of a screening sweep.
     ``point_function`` solves one point (tests wrap :func:`solve_point`); it must be a module-level function, so
     that spawned workers can import it. Worker processes are spawned, so a script calling this with
     ``workers > 1`` needs the usual ``if __name__ == "__main__":`` guard.
@@ -309,7 +310,8 @@ def run_sweep(instance: Instance, spec: SweepSpec, out: str | Path, *, workers: 
                "versions": _versions(), "persistent": persistent}
     store = SweepStore(out, _fingerprint(instance, spec.set, options), [p.label for p in parameters])
     done = store.done()
-    todo = [i for i in range(len(inputs)) if i not in done][:limit]
+    wanted = range(len(inputs)) if only is None else sorted(set(only))
+    todo = [i for i in wanted if i not in done][:limit]
     base_key = _fingerprint(instance, spec.set)
     tasks = (PointTask(point_id=i, base=instance, base_key=base_key, fixed=spec.set, parameters=tuple(parameters),
                        inputs=tuple(float(x) for x in inputs[i]), mip_gap=spec.mip_gap,
@@ -336,6 +338,34 @@ def run_sweep(instance: Instance, spec: SweepSpec, out: str | Path, *, workers: 
                    path=Path(out))
     run.summary = summarise(points, spec)
     return run
+
+
+def error_sample(points: int, size: int, seed: int) -> list[int]:
+    """The ids of ``size`` points of a design of ``points``, drawn at random (seeded) without replacement."""
+    return sorted(np.random.default_rng(seed).choice(points, size=min(size, points), replace=False).tolist())
+
+
+def grid_error(screened: pd.DataFrame, own: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
+    """The cost error of a sweep on a screening grid, against the same points solved on the instance's own grid.
+
+    Per point: both costs and gaps, the relative error, and the bracket the two gaps allow (each cost is within
+    its gap of its optimum, so the difference of the optima lies within the sum of the gaps). With a summary:
+    the points compared, mean and largest absolute error, and the share of points whose bracket holds 0."""
+    columns = ["point_id", "objective_usd", "gap"]
+    both = screened[columns].merge(own[columns], on="point_id", suffixes=("_screened", "_own"))
+    both = both.dropna(subset=["objective_usd_screened", "objective_usd_own"])
+    base = both["objective_usd_own"]
+    both["relative_error"] = both["objective_usd_screened"] / base - 1.0
+    slack = both["gap_screened"].fillna(0.0) + both["gap_own"].fillna(0.0)
+    both["error_low"], both["error_high"] = both["relative_error"] - slack, both["relative_error"] + slack
+    magnitude = both["relative_error"].abs()
+    summary = {"points": len(both),
+               "mean_relative_error": float(both["relative_error"].mean()) if len(both) else math.nan,
+               "mean_absolute_error": float(magnitude.mean()) if len(both) else math.nan,
+               "max_absolute_error": float(magnitude.max()) if len(both) else math.nan,
+               "share_within_gaps": float(((both["error_low"] <= 0) & (both["error_high"] >= 0)).mean())
+               if len(both) else math.nan}
+    return both.reset_index(drop=True), summary
 
 
 class SweepInterruptedError(RuntimeError):

@@ -374,3 +374,25 @@ def test_a_batch_shows_progress_results_as_they_finish_and_highs_logs(tmp_path):
 def test_verbose_needs_one_solve_at_a_time(tmp_path):
     line = one_line_error(dcopt("solve", SMALL, "-v", "-j", "2", "--out", tmp_path))
     assert line.startswith("dcopt solve: -v prints HiGHS's log, which needs one solve at a time (-j 1)")
+
+
+def test_a_screening_sweep_measures_its_cost_error_on_a_sample(tmp_path):
+    """The teaching case swept by year (its own grid is quarters), with 4 of its 32 points solved by quarter too:
+    grid_error.csv compares, point by point, the costs stored in the two sweeps' own tables."""
+    spec = INSTANCES / "sweeps" / "small_lhs.yaml"
+    run = dcopt("sweep", SMALL, "--spec", spec, "--grid", "year", "--error-sample", "4", "--out", tmp_path,
+                "--no-progress")
+    assert run.returncode == 0, run.stderr
+    assert "Cost error of the screening grid on 4 points" in run.stdout
+    errors = pd.read_csv(tmp_path / "grid_error.csv")
+    screened = pd.read_csv(tmp_path / "points.csv").set_index("point_id")
+    assert len(errors) == 4 and len(screened) == 32
+    for row in errors.itertuples():
+        assert row.objective_usd_screened == pytest.approx(screened.loc[row.point_id, "objective_usd"])
+        assert row.relative_error == pytest.approx(row.objective_usd_screened / row.objective_usd_own - 1)
+    facts = json.loads((tmp_path / "grid_error.json").read_text())
+    assert facts["points"] == 4 and facts["own_grid"] == "quarters" and "years" in facts["screening_grid"]
+    assert facts["max_absolute_error"] == pytest.approx(errors["relative_error"].abs().max())
+    assert one_line_error(dcopt("sweep", SMALL, "--spec", spec, "--error-sample", "4", "--out", tmp_path / "x")) \
+        == "dcopt sweep: --error-sample: expected --grid too (the error is the screening grid's against the " \
+           "instance's own)"

@@ -162,8 +162,8 @@ def held_modules(parts: Parts, site_name: str, d: dict) -> tuple[dict[str, np.nd
     for held in site.held_at_start:
         retire = max(0, grid.period_from(month_index(held.online_since) + d["facility_life_months"]))
         first_refresh = max(0, grid.period_from(month_index(held.gpus_month) + d["life_months"]))
-        refreshes = [first_refresh, *refresh_periods(grid, first_refresh, d["life_months"], min(T, retire))]
-        refreshes = [t for t in refreshes if t < min(T, retire)]
+        refreshes = ([first_refresh, *refresh_periods(grid, first_refresh, d["life_months"], min(T, retire))]
+                     if first_refresh < min(T, retire) else [])
         # Each purchase serves until the next one (the GPUs bought before the start until the first refresh).
         purchases = [(None, first_refresh)] + [(t, grid.end_of_term(t, d["life_months"])) for t in refreshes]
         for bought, replaced in purchases:

@@ -65,7 +65,7 @@ def lease_arrays(parts: Parts, name: str) -> dict:
             if p < T:
                 discount[u][p] = discount[u].get(p, 0.0) + amount
     # A block held at the start may be gone no earlier than its term left; one signed in the horizon, than its own.
-    earliest_end = max(0, grid.period_from(grid.start_month + lease.min_term_months - since))
+    earliest_end = max(0, grid.period_from(grid.start_month + lease.min_term_months - since)) if held else None
     return {
         "first": first,
         "last": last,

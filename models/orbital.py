@@ -87,7 +87,7 @@ def class_arrays(parts: Parts, name: str) -> dict:
     }
 
 
-def output_share(grid: TimeGrid, d: dict, months: np.ndarray | float) -> np.ndarray | float:
+def output_share(d: dict, months: np.ndarray | float) -> np.ndarray | float:
     """Share of its output a satellite keeps ``months`` after launch (degradation and failures, compounding)."""
     return d["survival_per_year"] ** (np.asarray(months) / 12)
 
@@ -98,14 +98,14 @@ def _value_left(grid: TimeGrid, d: dict, retire: int, output_now: float, paid_at
     ``paid_at``) where that is lower (:func:`~models.parts.remaining_service_share`, in periods past the end)."""
     price = min(d["new_at_end"], d["launch"][paid_at] + d["hardware"] + d["gpus"])
     return price * remaining_service_share(retire - grid.n_periods, max(1, grid.end_periods(d["life_months"])),
-                                           grid.discount_end_period, output_share(grid, d, grid.last_months),
+                                           grid.discount_end_period, output_share(d, grid.last_months),
                                            output_now)
 
 
 def salvage_per_satellite(grid: TimeGrid, d: dict, launched: int) -> float:
     """Value at the horizon end of a satellite launched at ``launched`` ($M) (:func:`_value_left`)."""
     return _value_left(grid, d, grid.end_of_term(launched, d["life_months"]),
-                       output_share(grid, d, grid.end_month - grid.first_month[launched]), launched)
+                       output_share(d, grid.end_month - grid.first_month[launched]), launched)
 
 
 def held_satellites(parts: Parts, name: str, d: dict) -> tuple[np.ndarray, np.ndarray, float]:
@@ -123,10 +123,10 @@ def held_satellites(parts: Parts, name: str, d: dict) -> tuple[np.ndarray, np.nd
         launched = month_index(held.launched)
         retire = max(0, grid.period_from(launched + d["life_months"]))
         on = np.arange(T) < retire
-        decayed += np.where(on, held.satellites * output_share(grid, d, grid.first_month - launched), 0)
+        decayed += np.where(on, held.satellites * output_share(d, grid.first_month - launched), 0)
         count += np.where(on, held.satellites, 0)
         as_if_launched = grid.boundary(retire) - max(1, grid.end_periods(d["life_months"])) * grid.last_months
-        value += held.satellites * _value_left(grid, d, retire, output_share(grid, d, grid.end_month - as_if_launched),
+        value += held.satellites * _value_left(grid, d, retire, output_share(d, grid.end_month - as_if_launched),
                                                paid_at=0)
     return decayed, count, value
 
@@ -175,15 +175,18 @@ def add(m, parts: Parts) -> None:
 
     # A satellite launched at u keeps output_share(f[t] - f[u]) of its output at t, and is out from retire[u] on.
     retire = {k: [grid.end_of_term(u, data[k]["life_months"]) for u in T] for k in classes}
-    kept = {k: output_share(grid, data[k], grid.first_month - grid.start_month) for k in classes}  # since the start
+    first = grid.first_month
+
+    def kept(k, u, t):  # the output kept from period u to period t (a ratio of shares would underflow)
+        return float(output_share(data[k], first[t] - first[u]))
 
     def fleet_state(m, k, t):
-        previous = kept[k][t] / kept[k][t - 1] * m.orbit_fleet[k, t - 1] if t > 0 else 0
-        retired = sum(kept[k][t] / kept[k][u] * m.orbit_launch[k, u] for u in range(t) if retire[k][u] == t)
+        previous = kept(k, t - 1, t) * m.orbit_fleet[k, t - 1] if t > 0 else 0
+        retired = sum(kept(k, u, t) * m.orbit_launch[k, u] for u in range(t) if retire[k][u] == t)
         # The satellites held at the start join the fleet at period 0 (at their decayed output) and leave it
         # when they retire: a constant flow.
         decayed = held_fleet[k]
-        held_flow = float(decayed[t] - (kept[k][t] / kept[k][t - 1] * decayed[t - 1] if t > 0 else 0.0))
+        held_flow = float(decayed[t] - (kept(k, t - 1, t) * decayed[t - 1] if t > 0 else 0.0))
         return m.orbit_fleet[k, t] == previous + m.orbit_launch[k, t] - retired + held_flow
 
     def cadence(m, v, t):

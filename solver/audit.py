@@ -101,6 +101,10 @@ class Calendar:
         """The period a duration of ``months`` from the start of period ``t`` runs out at (a period start)."""
         return self.period_from(self.boundary(t) + months)
 
+    def lasting(self, t: int, months: float) -> int:
+        """As :meth:`after` for a term or a life: at least one period (one never ends where it starts)."""
+        return max(t + 1, self.after(t, months))
+
     def ends_by(self, month: int) -> int:
         """The last period of the extended grid whose last month is ``month`` or earlier (things that end)."""
         return self.period_of(month + 1) - 1
@@ -257,7 +261,7 @@ def simulate(instance: Instance, d: dict, resold: dict[tuple[str, str], np.ndarr
         # A block committed at u is bound from u until its minimum term runs out; those held at the start until
         # their term left does.
         initial_end = cal.period_from(cal.start + spec.held_at_start.term_left_months) if spec.held_at_start else 0
-        term_end = np.array([cal.after(u, spec.min_term_months) for u in t_idx])
+        term_end = np.array([cal.lasting(u, spec.min_term_months) for u in t_idx])
         new = np.maximum(0.0, np.diff(held, prepend=float(initial)))
         in_term = np.array([new[(t_idx <= t) & (term_end > t)].sum() for t in t_idx]) + initial * (t_idx < initial_end)
         excess("contract minimum term", in_term, held)
@@ -296,7 +300,7 @@ def simulate(instance: Instance, d: dict, resold: dict[tuple[str, str], np.ndarr
             if lease.sign_by is not None:
                 excess("lease offer expired", float(cal.first[s] > _month(lease.sign_by)), 0.0)
             # signed with its minimum term before the lease's end, and held it unless the provider's notice came first
-            term_over = cal.after(s, lease.min_term_months)
+            term_over = cal.lasting(s, lease.min_term_months)
             excess("lease minimum term", term_over - (end_last + 1), 0.0)
             excess("lease minimum term", min(term_over, last + 1) - stop, 0.0)
             on[s:stop] = 1.0
@@ -336,10 +340,10 @@ def simulate(instance: Instance, d: dict, resold: dict[tuple[str, str], np.ndarr
                 # (first period, period its GPU life is out, hardware, price paid) of each purchase: the one before
                 # the start is sunk (not paid here, valued at the price at the start), then refreshes while the
                 # facility runs
-                refresh = cal.period_from(_month(held.gpus_month) + gpu_months)
+                refresh = max(0, cal.period_from(_month(held.gpus_month) + gpu_months))  # overdue: at once
                 runs_on = [(0, refresh, held.hardware, gpus[0] + other[0])]
                 while refresh < min(n, retire):
-                    runs_on.append((refresh, cal.after(refresh, gpu_months), generation[refresh],
+                    runs_on.append((refresh, cal.lasting(refresh, gpu_months), generation[refresh],
                                     gpus[refresh] + other[refresh]))
                     cost["build_refresh"][refresh] += (gpus[refresh] + other[refresh]) * mw
                     refresh = runs_on[-1][1]
@@ -367,19 +371,19 @@ def simulate(instance: Instance, d: dict, resold: dict[tuple[str, str], np.ndarr
                 cost["build_gpus"][online] += gpus[online] * mw
                 cost["build_other_it"][online] += other[online] * mw
                 purchases = [online]  # the first GPUs, then new ones each time their life is out
-                while (refresh := cal.after(purchases[-1], gpu_months)) < n:
+                while (refresh := cal.lasting(purchases[-1], gpu_months)) < n:
                     purchases.append(refresh)
                 for r in purchases[1:]:
                     cost["build_refresh"][r] += (gpus[r] + other[r]) * mw
                 for r in purchases:  # each purchase runs the newest generation until the next one
-                    ground_mw[(s, generation[r])][r: cal.after(r, gpu_months)] += mw
+                    ground_mw[(s, generation[r])][r: cal.lasting(r, gpu_months)] += mw
                 last = purchases[-1]
                 # What is left at the lower of the price new at the end and the price paid (section 8).
                 facility_value = (min(cal.at_end(bc.facility_usd_per_mw), facility[b]) * site.facility_cost_multiplier
-                                  * mw * service_left(cal.after(online, facility_months) - n, facility_life, per_end)
+                                  * mw * service_left(cal.lasting(online, facility_months) - n, facility_life, per_end)
                                   / per_end ** lead)
                 it_value = (min(it_new * units(generation[last]) / units(newest_at_end), gpus[last] + other[last])
-                            * mw * service_left(cal.after(last, gpu_months) - n, it_life, per_end))
+                            * mw * service_left(cal.lasting(last, gpu_months) - n, it_life, per_end))
                 cost["salvage"][-1] -= facility_value + it_value
             excess("site power", mw_online * site.pue, site.grid_power_mw)
             cost["energy"] += (mw_online * site.pue * HOURS_PER_MONTH * site.energy_utilization_share * 1000
@@ -428,7 +432,7 @@ def simulate(instance: Instance, d: dict, resold: dict[tuple[str, str], np.ndarr
                                         * service_left(retire - n, life, x, decayed))
             for tau in np.flatnonzero(launches > 0.5):
                 count = launches[tau]
-                retire = cal.after(tau, life_months)
+                retire = cal.lasting(tau, life_months)
                 alive = (t_idx >= tau) & (t_idx < retire)
                 fleet += np.where(alive, count * survive ** (np.maximum(cal.first - cal.first[tau], 0) / 12), 0.0)
                 in_orbit += np.where(alive, count, 0.0)

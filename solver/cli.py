@@ -760,12 +760,14 @@ def sweep_command(args: argparse.Namespace) -> int:
         checked = run_sweep(own, spec, out / "grid_error.sqlite", workers=args.jobs, persistent=not args.rebuild,
                             progress=not args.no_progress, only=sample)
         table, summary = grid_error(run.points, checked.points)
-        facts = {"screening_grid": grid, "own_grid": grid_text(own.horizon.period), "mip_gap": spec.mip_gap,
+        facts = {"screening_grid": grid_text(instance.horizon.period), "own_grid": grid_text(own.horizon.period),
+                 "mip_gap": spec.mip_gap,
                  "seconds_own_grid": checked.seconds, **summary}
         write_atomic(out / "grid_error.csv", table.to_csv(index=False))
         write_atomic(out / "grid_error.json", json.dumps(facts, indent=2))
         print(f"Cost error of the screening grid on {summary['points']} points solved on the instance's own grid "
-              f"too: mean {summary['mean_relative_error']:+.3%}, largest {summary['max_absolute_error']:.3%}, "
+              f"too: mean {summary['mean_relative_error']:+.3%}, largest in size "
+              f"{summary['max_abs_relative_error']:.3%}, "
               f"{summary['share_within_gaps']:.0%} within the two gaps (grid_error.csv)")
     for name, table in run.summary.items():
         print(f"\n{name}:")

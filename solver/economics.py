@@ -7,11 +7,12 @@ lets the source start. Every cash flow the MILP would charge for that MW is buil
 month by month for what accrues monthly, at the period's first month for lump sums). The levelized cost of a
 component is the ratio of present values
 
-    usd_per_mw_year   = sum_t cost_t delta_ct / sum_t mw_t (L/12) delta_mt
-    usd_per_unit_year = sum_t cost_t delta_ct / sum_t mw_t units_per_mw_t (L/12) delta_mt
+    usd_per_mw_year   = sum_t cost_t delta_ct / sum_t mw_t (L_t/12) delta_mt
+    usd_per_unit_year = sum_t cost_t delta_ct / sum_t mw_t units_per_mw_t (L_t/12) delta_mt
 
-(delta_ct the factor of the component's category, delta_mt the monthly-accruing one), i.e. the constant rate which,
-paid month by month while the MW is held, has the same present value as the component. The MILP's discounted
+(delta_ct the factor of the component's category, delta_mt the monthly-accruing one, L_t the period's months),
+i.e. the constant rate which, paid month by month while the MW is held, has the same present value as the
+component. The MILP's discounted
 charge for holding ``x`` MW over exactly the holding life is therefore ``x * usd_per_mw_year * discounted
 MW-years``, component by component. Component names are the MILP's cost categories
 (``models/parts.py: COST_CATEGORIES``). The table has no total rows: the total of a source and start year is the
@@ -189,8 +190,8 @@ def _leases(instance: Instance, grid: TimeGrid, years: set[int]) -> Iterable[Hol
 
 
 def _builds(instance: Instance, grid: TimeGrid, years: set[int]) -> Iterable[Holding]:
-    """A module online in the start period, held for the facility life: facility at the decision (``lead``
-    periods earlier, so the levelized cost carries the interest during construction), GPUs and other IT when
+    """A module online in the start period, held for the facility life: facility at the decision (a lead time
+    earlier, so the levelized cost carries the interest during construction), GPUs and other IT when
     online, a refresh every GPU life at that year's prices, energy and opex while online, and the model's
     salvage of what is left at the end of the facility life (IT bought less than one GPU life before it, at its
     remaining service)."""
@@ -246,7 +247,7 @@ def _orbital(instance: Instance, grid: TimeGrid, years: set[int]) -> Iterable[Ho
             dh = class_arrays(Parts(instance=instance, grid=g), name)
             age = g.periods - t
             # decayed satellites per launch
-            fleet = np.where(age >= 0, output_share(g, dh, np.maximum(g.first_month - g.first_month[t], 0)), 0.0)
+            fleet = np.where(age >= 0, output_share(dh, np.maximum(g.first_month - g.first_month[t], 0)), 0.0)
             per_mw = MONEY / (sat.compute_kw / 1000)  # the arrays are M USD per satellite
             at_launch = (age == 0).astype(float)
             costs = {"launch": dh["launch"][t] * per_mw * at_launch,

@@ -79,11 +79,13 @@ def _dates(periods: Sequence[str] | pd.Series) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(pd.to_datetime(pd.Series(periods), format="%Y-%m"))
 
 
-def _with_end(dates: pd.DatetimeIndex) -> pd.DatetimeIndex:
-    """The period starts plus the end of the last period, so that step plots show the last period too."""
-    months = (dates[1:].year - dates[:-1].year) * 12 + (dates[1:].month - dates[:-1].month)
-    length = int(months.min()) if len(months) else 1
-    return dates.append(pd.DatetimeIndex([dates[-1] + pd.DateOffset(months=length)]))
+def _with_end(dates: pd.DatetimeIndex, last_months: int | None = None) -> pd.DatetimeIndex:
+    """The period starts plus the end of the last period, so that step plots show the last period too. Its length
+    is ``last_months`` if known, else the gap before it (periods of a segmented grid differ in length)."""
+    if last_months is None and len(dates) > 1:
+        last_months = (dates[-1].year - dates[-2].year) * 12 + dates[-1].month - dates[-2].month
+    last_months = last_months or 1
+    return dates.append(pd.DatetimeIndex([dates[-1] + pd.DateOffset(months=int(last_months))]))
 
 
 def _repeat_last(values: np.ndarray) -> np.ndarray:
@@ -178,7 +180,7 @@ def plot_capacity(plan: pd.DataFrame, demand: pd.DataFrame, stem: str | Path, *,
     resold to others (plan.csv's per-source ``mw_resold``) is hatched in its source's colour at the top of that
     source's band: it is held but does not serve the lab's demand."""
     periods = sorted(demand["period"].unique())  # the plan has no rows when the instance has no sources
-    dates = _with_end(_dates(periods))
+    dates = _with_end(_dates(periods), int(demand.loc[demand["period"] == periods[-1], "months"].iloc[0]))
     compute = plan.pivot_table(index="period", columns="source", values="compute_online_units", sort=False,
                                aggfunc="sum").reindex(periods).fillna(0.0)
     mw = plan.pivot_table(index="period", columns="source", values="mw_online", sort=False,

@@ -270,7 +270,8 @@ def format_summary(result: Result) -> str:
         lines.append(f"  {row['source']}: {row['event']} in {row['period']}")
 
     d = result.demand
-    unmet = d.groupby(["year", "workload"])[["unmet_units", "demand_units"]].sum()
+    # Unit-months: a year may hold periods of different lengths.
+    unmet = d[["unmet_units", "demand_units"]].mul(d["months"], axis=0).groupby([d["year"], d["workload"]]).sum()
     short = unmet[unmet["unmet_units"] > UNMET_SHOWN * unmet["demand_units"]]
     if not short.empty:
         lines.append(f"\nDemand not met (share of the year's {result.compute_unit}-months):")

@@ -351,8 +351,8 @@ def grid_error(screened: pd.DataFrame, own: pd.DataFrame) -> tuple[pd.DataFrame,
     Per point: both costs and gaps, the relative error, and the bracket the two gaps allow (each cost is within
     its gap of its optimum, so the difference of the optima lies within the sum of the gaps). With a summary:
     the points compared, mean and largest absolute error, and the share of points whose bracket holds 0."""
-    columns = ["point_id", "objective_usd", "gap"]
-    both = screened[columns].merge(own[columns], on="point_id", suffixes=("_screened", "_own"))
+    columns = ["id", "objective_usd", "gap"]
+    both = screened[columns].merge(own[columns], on="id", suffixes=("_screened", "_own"))
     both = both.dropna(subset=["objective_usd_screened", "objective_usd_own"])
     base = both["objective_usd_own"]
     both["relative_error"] = both["objective_usd_screened"] / base - 1.0
@@ -361,8 +361,8 @@ def grid_error(screened: pd.DataFrame, own: pd.DataFrame) -> tuple[pd.DataFrame,
     magnitude = both["relative_error"].abs()
     summary = {"points": len(both),
                "mean_relative_error": float(both["relative_error"].mean()) if len(both) else math.nan,
-               "mean_absolute_error": float(magnitude.mean()) if len(both) else math.nan,
-               "max_absolute_error": float(magnitude.max()) if len(both) else math.nan,
+               "mean_abs_relative_error": float(magnitude.mean()) if len(both) else math.nan,
+               "max_abs_relative_error": float(magnitude.max()) if len(both) else math.nan,
                "share_within_gaps": float(((both["error_low"] <= 0) & (both["error_high"] >= 0)).mean())
                if len(both) else math.nan}
     return both.reset_index(drop=True), summary

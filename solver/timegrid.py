@@ -126,14 +126,14 @@ class TimeGrid:
         return int(np.searchsorted(self._bounds, x, side="right")) - 1
 
     def after(self, period: int, months: float) -> int:
-        """The period a duration of ``months`` from the start of ``period`` ends in: the first one starting at or
-        after it (a 4-month lead time from a quarter's start is 2 quarters; across segments it is counted in
-        months, not in periods of the starting one)."""
+        """The period at which a duration of ``months`` from the start of ``period`` is over: the first one starting
+        at or after its end (a 4-month lead time from a quarter's start is 2 quarters on; across segments it is
+        counted in months, not in periods of the starting one)."""
         return self.period_from(self.boundary(period) + max(0.0, months))
 
     def end_of_term(self, period: int, months: float) -> int:
         """The period a commitment of ``months`` made at ``period`` is over at: :meth:`after`, but at least one
-        period on (a term, a life or a notice never ends where it starts)."""
+        period on (a term or a life never ends where it starts)."""
         return max(period + 1, self.after(period, months))
 
     def end_periods(self, months: float) -> int:
@@ -206,7 +206,7 @@ class TimeGrid:
 
     def last_period_starting_by(self, month: str) -> int:
         """Last period whose first month is at or before ``month`` (a deadline: a decision in that period is in time;
-        -1 if none)."""
+        negative if none)."""
         return self.period_starting_by(month_index(month))
 
     def year_schedule(self, schedule: float | dict[int, float] | None, default: float = 0.0) -> np.ndarray:

@@ -385,14 +385,37 @@ def test_a_screening_sweep_measures_its_cost_error_on_a_sample(tmp_path):
     assert run.returncode == 0, run.stderr
     assert "Cost error of the screening grid on 4 points" in run.stdout
     errors = pd.read_csv(tmp_path / "grid_error.csv")
-    screened = pd.read_csv(tmp_path / "points.csv").set_index("point_id")
+    screened = pd.read_csv(tmp_path / "points.csv").set_index("id")
     assert len(errors) == 4 and len(screened) == 32
     for row in errors.itertuples():
-        assert row.objective_usd_screened == pytest.approx(screened.loc[row.point_id, "objective_usd"])
+        assert row.objective_usd_screened == pytest.approx(screened.loc[row.id, "objective_usd"])
         assert row.relative_error == pytest.approx(row.objective_usd_screened / row.objective_usd_own - 1)
     facts = json.loads((tmp_path / "grid_error.json").read_text())
-    assert facts["points"] == 4 and facts["own_grid"] == "quarters" and "years" in facts["screening_grid"]
-    assert facts["max_absolute_error"] == pytest.approx(errors["relative_error"].abs().max())
+    assert facts["points"] == 4 and facts["own_grid"] == "quarters" and facts["screening_grid"] == "years"
+    assert facts["max_abs_relative_error"] == pytest.approx(errors["relative_error"].abs().max())
     assert one_line_error(dcopt("sweep", SMALL, "--spec", spec, "--error-sample", "4", "--out", tmp_path / "x")) \
         == "dcopt sweep: --error-sample: expected --grid too (the error is the screening grid's against the " \
            "instance's own)"
+
+
+def test_every_command_runs_on_a_segmented_grid(tmp_path):
+    """The teaching case on months through 2026-06 then quarters (its tree branches at 2026-07, a quarter's
+    start): solve with its report, marginal, tornado, break-even, a sweep, economics and the tree all run and
+    write their tables; the report's words give the horizon's true end (the last quarter's last month)."""
+    segmented = tmp_path / "segmented.yaml"
+    segmented.write_text(SMALL.read_text().replace("  period: quarter\n", "  period: [{period: month, until: "
+                                                   "2026-06}, {period: quarter}]\n"))
+    runs = {"solve": ("solve", segmented, "--report"), "marginal": ("marginal", segmented),
+            "tornado": ("tornado", segmented, "--param", "resale.market_cap_mw=1:2"),
+            "breakeven": ("breakeven", segmented, "--param", ROCKET_PRICE, "--source", "sat", "--between", "50",
+                          "20000"),
+            "sweep": ("sweep", segmented, "--spec", INSTANCES / "sweeps" / "small_lhs.yaml", "--limit", "2",
+                      "--no-progress"),
+            "economics": ("economics", segmented),
+            "stochastic": ("stochastic", segmented, "--tree", INSTANCES / "trees" / "small.yaml", "--no-options")}
+    for name, args in runs.items():
+        run = dcopt(*args, "--out", tmp_path / name)
+        assert run.returncode == 0, (name, run.stderr)
+    plan = pd.read_csv(tmp_path / "solve" / "segmented" / "plan.csv")
+    assert sorted(set(plan["months"])) == [1, 3]
+    assert "between 2026-01 and 2027-12" in (tmp_path / "solve" / "segmented" / "report.html").read_text()

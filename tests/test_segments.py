@@ -131,17 +131,18 @@ def test_the_audit_reads_a_term_across_the_boundary(monkeypatch):
 
 
 def test_a_lease_notice_ends_the_block_at_the_quarter_after_it_runs_out():
-    """A 100 MW lease ($10M a month, 2-month term and notice) offered from and wanted in 2026-12 only: signed
-    then, notice at once; 2 months on is 2027-02, inside 2027-Q1, so the block is held 2026-12 and 2027-Q1:
-    4 months, $40M."""
-    lease = {"hardware": "gen1", "size_mw": 100, "available_from": "2026-12", "end": "2029-12",
-             "fee_usd_per_month": 10e6, "min_term_months": 2, "notice_months": 2}
-    result = solve_optimal(make_instance(horizon=HORIZON, demand=training({"2026-01": 0, "2026-12": 100_000,
-                                                                          "2027-01": 0}),
+    """A 100 MW lease ($10M a month, 4-month term and notice) offered from and wanted in 2026-11 only: signed
+    then, notice at once; 4 months on is 2027-03, inside 2027-Q1, so the block is held 2026-11, 2026-12 and
+    2027-Q1: 5 months, $50M. Read as 4 periods of the starting month's length, it would be held through 2027-Q2
+    ($80M)."""
+    lease = {"hardware": "gen1", "size_mw": 100, "available_from": "2026-11", "end": "2029-12",
+             "fee_usd_per_month": 10e6, "min_term_months": 4, "notice_months": 4}
+    result = solve_optimal(make_instance(horizon=HORIZON, demand=training({"2026-01": 0, "2026-11": 100_000,
+                                                                          "2026-12": 0}),
                                          fixed_block_leases={"colossus": lease}))
-    assert_costs(result, {"leases": 40e6})
+    assert_costs(result, {"leases": 50e6})
     rows = result.plan.set_index("period")
-    assert rows.loc["2026-12", "event"] == "signed" and rows.loc["2027-01", "mw_online"] == 100
+    assert rows.loc["2026-11", "event"] == "signed" and rows.loc["2027-01", "mw_online"] == 100
     assert rows.loc["2027-04", "mw_online"] == 0
 
 

@@ -149,15 +149,15 @@ def test_the_error_of_a_screening_grid_and_its_bracket():
     """Two points: 101 against 100 at gaps of 0.1% each is +1% [0.8%, 1.2%], outside the gaps; 100 against
     100.05 is -0.05% [-0.25%, +0.15%], within them. A point without a plan on either grid is left out."""
     from solver.sweep import grid_error
-    screened = pd.DataFrame({"point_id": [0, 1, 2], "objective_usd": [101.0, 100.0, None], "gap": [1e-3] * 3})
-    own = pd.DataFrame({"point_id": [0, 1, 2], "objective_usd": [100.0, 100.05, 99.0], "gap": [1e-3] * 3})
+    screened = pd.DataFrame({"id": [0, 1, 2], "objective_usd": [101.0, 100.0, None], "gap": [1e-3] * 3})
+    own = pd.DataFrame({"id": [0, 1, 2], "objective_usd": [100.0, 100.05, 99.0], "gap": [1e-3] * 3})
     table, summary = grid_error(screened, own)
-    assert table["point_id"].tolist() == [0, 1]
+    assert table["id"].tolist() == [0, 1]
     assert table["relative_error"].tolist() == pytest.approx([0.01, 100 / 100.05 - 1])
     assert table["error_low"].tolist() == pytest.approx([0.008, 100 / 100.05 - 1 - 2e-3])
     assert table["error_high"].tolist() == pytest.approx([0.012, 100 / 100.05 - 1 + 2e-3])
     assert summary["points"] == 2 and summary["share_within_gaps"] == 0.5
-    assert summary["max_absolute_error"] == pytest.approx(0.01)
+    assert summary["max_abs_relative_error"] == pytest.approx(0.01)
 
 
 def test_a_sample_of_points_is_seeded_and_distinct():

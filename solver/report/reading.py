@@ -39,6 +39,10 @@ def load_result(result_dir: Path) -> Result:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ReportError(f"{result_dir / 'summary.json'}: cannot read: {exc}") from None
     tables = {name: _read_csv(result_dir / f"{name}.csv") for name in TABLES if (result_dir / f"{name}.csv").is_file()}
+    for name in ("plan", "demand"):
+        if name in tables and not tables[name].empty and "months" not in tables[name].columns:
+            raise ReportError(f"{result_dir / (name + '.csv')}: no months column (written by an older dcopt, before "
+                              "periods of different lengths): solve again")
     if "event" in tables.get("plan", pd.DataFrame()).columns:
         # A column with no event at all reads as floats (all missing): make it text.
         tables["plan"]["event"] = tables["plan"]["event"].astype(object).fillna("").astype(str)

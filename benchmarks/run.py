@@ -1,6 +1,8 @@
-"""The benchmark suite: overhead against raw HiGHS, re-solves in a sweep, workers, growth with size, trees.
+"""The benchmark suite: overhead against raw HiGHS, re-solves in a sweep, workers, growth with size, trees, the
+fidelity of segmented grids.
 
     python benchmarks/run.py                 # the full run (an hour or more on 2 cores)
+    python benchmarks/run.py --only fidelity # one section (repeatable)
     python benchmarks/run.py --tiny          # seconds: checks that every section runs (the test suite does this)
 
 Every figure that is compared is a ratio measured within this one run, as the machine is shared and noisy.

@@ -116,6 +116,9 @@ def _parser() -> argparse.ArgumentParser:
                            help="lines: the plans' cost lines locate the break-even (a parameter that only moves "
                            "costs, linearly: a few solves); bisection: on the plan indicator; auto (default): lines "
                            "where they apply")
+    breakeven.add_argument("--screen", type=_grid_argument, default=None, metavar="GRID",
+                           help="find the break-even on this coarser grid first (e.g. month:2027-12,quarter), then "
+                           "search the instance's grid (or --grid's) from the screen's crossing, not from A and B")
     _what_if_options(breakeven)
 
     sweep = commands.add_parser("sweep", help="solve every point of a Latin hypercube or Sobol' design; "
@@ -707,12 +710,23 @@ def breakeven_command(args: argparse.Namespace) -> int:
     check_source(instance, args.source, "dcopt breakeven: --source")
     if args.by is not None:
         check_month_in_horizon(instance, args.by, "dcopt breakeven: --by")
+    screen = None  # the screening grid, as horizon.period in JSON
+    if args.screen is not None:
+        try:
+            screened = with_changes(instance, {"horizon.period": parse_grid(args.screen)})
+        except InstanceError as exc:
+            raise InstanceError(f"dcopt breakeven: --screen {args.screen}: {exc}") from None
+        if grid_text(screened.horizon.period) == grid_text(instance.horizon.period):
+            raise InstanceError(f"dcopt breakeven: --screen {args.screen}: expected a grid other than the one "
+                                f"searched ({grid_text(instance.horizon.period)})")
+        screen = screened.model_dump(mode="json")["horizon"]["period"]
     logs = _log_options(args)
     try:
         finished, progress = _solve_reporters(0 if args.verbose else args.progress)
         result = breakeven(instance, parameter, args.source, tolerance=args.tolerance, by=args.by,
                            fixed=_fixed_changes(args.fixed), mip_gap=args.gap, time_limit=args.time_limit,
-                           threads=args.threads, report=finished, progress=progress, method=args.method, **logs)
+                           threads=args.threads, report=finished, progress=progress, method=args.method,
+                           screen_grid=screen, **logs)
     except InstanceError:
         raise
     except (ValueError, RuntimeError) as exc:  # no sign change between the ends, or a solve without a plan
@@ -727,6 +741,8 @@ def breakeven_command(args: argparse.Namespace) -> int:
              "by": result.by, "noise_band": result.noise_band if math.isfinite(result.noise_band) else None,
              "mip_gap": result.mip_gap, "method": result.method,
              "grid": instance.model_dump(mode="json")["horizon"]["period"],
+             "screen_grid": screen, "screen_value": result.screen.value if result.screen else None,
+             "searched": list(result.searched) if result.searched else None,
              "summary": result.summary()}
     write_atomic(out / "breakeven.json", json.dumps(facts, indent=2, default=str))
     print(result.summary())

@@ -394,10 +394,16 @@ def plot_breakeven(evaluations: pd.DataFrame, stem: str | Path, *, parameter: st
                    source: str = "the source", value: float | None = None) -> list[Path]:
     """The break-even search (breakeven.csv): the source's peak MW and the net present cost at each value tried.
 
-    ``value`` (the break-even found) is marked with a vertical line."""
-    table = evaluations.sort_values("value")
+    ``value`` (the break-even found) is marked with a vertical line. The solves of a screening grid (stage
+    ``screen``) are grey crosses: their costs are of another grid."""
+    stage = evaluations["stage"] if "stage" in evaluations else pd.Series("search", index=evaluations.index)
+    screen = evaluations[stage == "screen"]
+    table = evaluations[stage != "screen"].sort_values("value")
     fig = Figure(figsize=(9, 4.5), layout="constrained")
     ax = fig.subplots()
+    if not screen.empty:
+        ax.plot(screen["value"], screen["peak_mw"], "x", color="#aaaaaa",
+                label=f"screen on {screen['grid'].iloc[0]}" if "grid" in screen else "screen")
     ax.plot(table["value"], table["peak_mw"], color="#7a5aa8", linewidth=1.2)
     inside = table["in_plan"].astype(bool)
     ax.plot(table.loc[inside, "value"], table.loc[inside, "peak_mw"], "o", color="#7a5aa8", label="in the plan")
@@ -414,7 +420,8 @@ def plot_breakeven(evaluations: pd.DataFrame, stem: str | Path, *, parameter: st
     handles = ax.get_legend_handles_labels()
     more = cost_ax.get_legend_handles_labels()
     ax.legend(handles[0] + more[0], handles[1] + more[1], loc="center right", fontsize=8)
-    ax.set_title(f"Break-even of {source}: {len(table)} solves", loc="left")
+    ax.set_title(f"Break-even of {source}: {len(table)} solves"
+                 + (f" after {len(screen)} on a screening grid" if not screen.empty else ""), loc="left")
     return save_figure(fig, stem)
 
 

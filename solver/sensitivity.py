@@ -18,6 +18,12 @@ break-even to the tolerance, then the two plans either side are costed with the 
 same, so the MILP gap decides which one a solve returns: the result states the width of the parameter band
 within which the gap leaves the indicator undecided (``noise_band``), so a tolerance finer than that band is
 known to be solver noise.
+
+With a screening grid (``screen_grid``, a coarser time resolution) the break-even is first found on that grid,
+solves that take seconds; the search on the instance's own grid then starts from the screen's crossing plus and
+minus its band (at least the tolerance). Where the indicator is the same at both ends of that range (a coarse
+grid's crossing is biased, by an amount not known before), the search goes on from the end nearer the crossing
+to the end of the parameter's range.
 """
 
 from __future__ import annotations
@@ -34,12 +40,13 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from solver.instance import InstanceError
+from solver.instance import InstanceError, with_changes
 from solver.params import Parameter, apply, check
 from solver.results import result_words, write_atomic
 from solver.schema import MONTH_PATTERN, SOURCE_KINDS, Instance, month_index
 from solver.solve import Planner, Progress, Result, numbered_log
 from solver.sweep import IN_PLAN_MW, point_outputs
+from solver.timegrid import grid_text
 
 CHANGE_SHARE = 0.01  # a source "changes" when its MW-months move by more than 1%
 
@@ -155,16 +162,24 @@ class Breakeven:
     by: str | None  # only MW online in periods starting by this month counts (None: the whole horizon)
     noise_band: float  # width of parameter values within which the MILP gap cannot tell the two plans apart
     mip_gap: float
-    evaluations: pd.DataFrame = field(repr=False)
+    evaluations: pd.DataFrame = field(repr=False)  # one row per solve, the screen's first (column "stage")
     method: str = "bisection"  # or "plan lines" (a parameter that moves costs linearly)
+    grid: str = "months"  # the grid of the answer, in words
+    screen: Breakeven | None = None  # the search on a screening grid that gave the range searched
+    searched: tuple[float, float] | None = None  # the range searched on this grid (None: the parameter's)
 
     def summary(self) -> str:
         side = "below" if self.in_plan_below else "above"
         when = f" (online by {self.by})" if self.by else ""
         how = (f"bracket {plain(self.bracket[0])} .. {plain(self.bracket[1])}, tolerance {plain(self.tolerance)}"
                if self.method == "bisection" else "located by the plans' cost lines")
+        own = int((self.evaluations["stage"] == "search").sum())
         lines = [f"{self.source} is in the plan{when} for {self.parameter} {side} {plain(self.value)} "
-                 f"({how}; {len(self.evaluations)} MILP solves at gap {self.mip_gap:g})"]
+                 f"({how}; {own} MILP solves at gap {self.mip_gap:g} on {self.grid})"]
+        if self.screen is not None and self.searched is not None:
+            lines.append(f"  screened on {self.screen.grid}: {plain(self.screen.value)} in "
+                         f"{len(self.screen.evaluations)} solves; searched on {self.grid} over "
+                         f"{plain(self.searched[0])} .. {plain(self.searched[1])}")
         if math.isfinite(self.noise_band):
             verdict = ("within the tolerance" if self.noise_band <= self.tolerance
                        else "WIDER than the tolerance: tighten --gap for an answer that is not solver noise")
@@ -179,7 +194,7 @@ def breakeven(instance: Instance, parameter: Parameter, source: str, *, toleranc
               time_limit: float | None = None, threads: int | None = None,
               report: Callable[[str], None] | None = None,
               progress: Callable[[Progress], None] | None = None, log: bool = False,
-              log_file: str | None = None, method: str = "auto") -> Breakeven:
+              log_file: str | None = None, method: str = "auto", screen_grid: str | list | None = None) -> Breakeven:
     """The value of ``parameter`` in ``[parameter.low, parameter.high]`` at which ``source`` enters the plan.
 
     ``source`` is a source name or a kind of source (``orbital``, ``build``...): the indicator is whether any
@@ -188,8 +203,10 @@ def breakeven(instance: Instance, parameter: Parameter, source: str, *, toleranc
     of the range) is the bracket width at which bisection stops; ``report`` gets a line after each solve,
     ``progress`` the running solve's :class:`~solver.solve.Progress`; ``log`` prints HiGHS's log, ``log_file``
     writes solve k's to ``<log_file stem>-k.log``. ``method``: ``"auto"`` (plan lines where the parameter moves
-    costs linearly, else bisection), ``"bisection"`` or ``"lines"`` (an error where it does not apply). Raises
-    ``ValueError`` if the indicator is the same at both ends."""
+    costs linearly, else bisection), ``"bisection"`` or ``"lines"`` (an error where it does not apply).
+    ``screen_grid`` (a ``horizon.period``: ``"quarter"``, or segments): find the break-even on that grid first,
+    then search the instance's own grid from there (module docstring). Raises ``ValueError`` if the indicator is
+    the same at both ends (on the screening grid, if one is given)."""
     if method not in ("auto", "bisection", "lines"):
         raise InstanceError(f"method {method!r}: expected auto, bisection or lines")
     check_source(instance, source)
@@ -203,6 +220,20 @@ def breakeven(instance: Instance, parameter: Parameter, source: str, *, toleranc
     tolerance = tolerance if tolerance is not None else (high - low) / 100
     if not tolerance > 0:
         raise InstanceError(f"tolerance: expected a positive width in the parameter's unit (got {tolerance:g})")
+    screen = None
+    if screen_grid is not None:
+        coarse = with_changes(instance, {"horizon.period": screen_grid})
+        if grid_text(coarse.horizon.period) == grid_text(instance.horizon.period):
+            raise InstanceError(f"screen grid: expected a grid other than {grid_text(instance.horizon.period)}, "
+                                "the one searched (nothing to screen)")
+        screen_report = None if report is None else (lambda line: report(f"screen {line}"))
+        try:
+            screen = breakeven(coarse, parameter, source, tolerance=tolerance, by=by, fixed=fixed, mip_gap=mip_gap,
+                               time_limit=time_limit, threads=threads, report=screen_report, progress=progress,
+                               log=log, log_file=numbered_log(log_file, "screen"), method=method)
+        except ValueError as exc:
+            raise ValueError(f"on the screening grid ({grid_text(coarse.horizon.period)}): {exc}") from None
+    grid = grid_text(instance.horizon.period)
     planner: Planner | None = None
     evaluations: list[dict] = []
     plans: dict[float, tuple[np.ndarray, bool]] = {}
@@ -226,7 +257,7 @@ def breakeven(instance: Instance, parameter: Parameter, source: str, *, toleranc
         matching = _matching(result, source, by)
         peak = float(result.plan.loc[matching, "mw_online"].max()) if matching.any() else 0.0
         evaluations.append({"value": x, "in_plan": peak > IN_PLAN_MW, "peak_mw": peak, "status": result.status,
-                            "npc_usd": result.objective_usd, "gap": result.gap})
+                            "npc_usd": result.objective_usd, "gap": result.gap, "stage": "search", "grid": grid})
         plans[x] = (planner.plan_vector(), peak > IN_PLAN_MW)
         if method != "bisection" and planner.compiled is not None:
             models[x] = ModelCosts.of(planner.compiled)
@@ -235,12 +266,22 @@ def breakeven(instance: Instance, parameter: Parameter, source: str, *, toleranc
             report(f"solve {len(evaluations)}, {parameter.label}={plain(x)}: {source} {where}; {result_words(result)}")
         return 1.0 if peak > IN_PLAN_MW else -1.0
 
+    if screen is not None:
+        low, high = _range_from_screen(in_plan, screen, low, high)
     at_low, at_high = in_plan(low), in_plan(high)
     if at_low == at_high:
         where = ("in the plan" if at_low > 0 else "not in the plan") + (f" by {by}" if by else "")
-        raise ValueError(f"{source} is {where} at both {parameter.label}={low:g} and {high:g}: "
-                         "no break-even between them")
+        raise ValueError(f"{source} is {where} at both {parameter.label}={low:g} and {high:g}"
+                         + (f" on {grid}, though not on the screening grid" if screen else "")
+                         + ": no break-even between them")
     in_plan_below = bool(at_low > 0)
+    searched = (low, high) if screen is not None else None
+
+    def table() -> pd.DataFrame:
+        ours = pd.DataFrame(evaluations).sort_values("value", ignore_index=True)
+        return ours if screen is None else pd.concat([screen.evaluations.assign(stage="screen"), ours],
+                                                     ignore_index=True)
+
     if method != "bisection":
         found = _by_plan_lines(in_plan, plans, models, low, high, mip_gap, tolerance)
         if found is not None:
@@ -248,20 +289,36 @@ def breakeven(instance: Instance, parameter: Parameter, source: str, *, toleranc
             half = band / 2 if math.isfinite(band) else 0.0
             return Breakeven(parameter=parameter.label, source=source, value=value,
                              bracket=(value - half, value + half), tolerance=tolerance, in_plan_below=in_plan_below,
-                             by=by, noise_band=band, mip_gap=mip_gap, method="plan lines",
-                             evaluations=pd.DataFrame(evaluations).sort_values("value", ignore_index=True))
+                             by=by, noise_band=band, mip_gap=mip_gap, method="plan lines", evaluations=table(),
+                             grid=grid, screen=screen, searched=searched)
         if method == "lines":
             raise ValueError(f"{parameter.label} does not move costs alone, or not linearly: its break-even cannot "
                              "be located by plan lines (use bisection)")
     optimize.bisect(in_plan, low, high, xtol=tolerance, rtol=4 * np.finfo(float).eps)
-    table = pd.DataFrame(evaluations)
-    inside = table[table["in_plan"]]["value"]
-    outside = table[~table["in_plan"]]["value"]
+    ours = pd.DataFrame(evaluations)
+    inside = ours[ours["in_plan"]]["value"]
+    outside = ours[~ours["in_plan"]]["value"]
     bracket = (inside.max(), outside.min()) if in_plan_below else (outside.max(), inside.min())
     value, band = _crossing(instance, parameter, fixed, bracket, plans, mip_gap, planner)
     return Breakeven(parameter=parameter.label, source=source, value=value, bracket=bracket, tolerance=tolerance,
-                     in_plan_below=in_plan_below, by=by, noise_band=band, mip_gap=mip_gap,
-                     evaluations=table.sort_values("value", ignore_index=True))
+                     in_plan_below=in_plan_below, by=by, noise_band=band, mip_gap=mip_gap, evaluations=table(),
+                     grid=grid, screen=screen, searched=searched)
+
+
+def _range_from_screen(in_plan: Callable[[float], float], screen: Breakeven, low: float,
+                       high: float) -> tuple[float, float]:
+    """The range to search on the instance's own grid: the screen's crossing plus and minus its band (at least
+    the tolerance), within [low, high]. Where the indicator is the same at both its ends, the crossing lies beyond
+    one of them: the range becomes that end to the parameter's ``low`` or ``high`` (one more solve; the plan
+    lines, or the bisection, then search it as they would the whole range)."""
+    band = screen.noise_band if math.isfinite(screen.noise_band) else 0.0
+    width = max(band, screen.tolerance)
+    a, b = max(low, screen.value - width), min(high, screen.value + width)
+    if (flag := in_plan(a)) != in_plan(b):
+        return a, b
+    if (flag > 0) == screen.in_plan_below:  # in the plan at both ends, as below the crossing: it is above them
+        return b, high
+    return low, a
 
 
 MAX_LINE_STEPS = 30  # plans on the envelope between the two ends; more means the costs are not what they seem

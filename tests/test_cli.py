@@ -131,6 +131,11 @@ BREAKEVEN = ("breakeven", SMALL, "--param", "orbital.launch_vehicles.rocket.laun
      "dcopt breakeven: --by 2028-01: expected a month in the horizon 2026-01..2027-12"),
     (("--source", "sat", "--between", "50", "20000", "--by", "2027-1"),
      "dcopt breakeven: --by 2027-1: expected a month as YYYY-MM"),
+    (("--source", "sat", "--between", "50", "20000", "--screen", "quarter"),
+     "dcopt breakeven: --screen quarter: expected a grid other than the one searched (quarters)"),
+    (("--source", "sat", "--between", "50", "20000", "--screen", "month:2026-05,quarter"),
+     "dcopt breakeven: --screen month:2026-05,quarter: small (changed: horizon.period): horizon: period.1: 19 "
+     "months from 2026-06 to 2027-12 is not a whole number of quarters"),
 ])
 def test_breakeven_arguments_are_checked_before_any_solve(tmp_path, args, expected):
     line = one_line_error(dcopt(*BREAKEVEN, *args, "--out", tmp_path / "out"))
@@ -321,6 +326,20 @@ def test_a_screening_grid_is_used_and_said(tmp_path):
     assert run.returncode == 0, run.stderr
     assert json.loads((tmp_path / "breakeven.json").read_text())["grid"] == "month"
     assert "Grid: months, a screening grid (the instance's own is quarters)" in run.stdout
+    # Screened on years, searched on the instance's quarters: the same crossing as a search of quarters alone
+    # (test_tornado_and_breakeven_write_their_outputs: $5,261.86/kg), the yearly one far below it.
+    run = dcopt("breakeven", SMALL, "--param", ROCKET_PRICE, "--source", "orbital", "--between", "50", "20000",
+                "--tolerance", "500", "--screen", "year", "--out", tmp_path / "screened")
+    assert run.returncode == 0, run.stderr
+    facts = json.loads((tmp_path / "screened" / "breakeven.json").read_text())
+    assert (facts["grid"], facts["screen_grid"]) == ("quarter", "year")
+    assert facts["value"] == pytest.approx(5261.86, abs=facts["noise_band"])
+    assert facts["screen_value"] < facts["searched"][0] < facts["value"] <= facts["searched"][1] == 20000
+    assert re.search(r"screened on years: [\d,.]+ in \d solves; searched on quarters over", run.stdout)
+    assert "  screen solve 1, " in run.stderr
+    table = pd.read_csv(tmp_path / "screened" / "breakeven.csv")
+    assert set(table.loc[table["stage"] == "screen", "grid"]) == {"years"}
+    assert set(table.loc[table["stage"] == "search", "grid"]) == {"quarters"}
     half = tmp_path / "half.yaml"
     half.write_text(SMALL.read_text().replace("end: 2027-12", "end: 2027-06"))
     assert "end: 2027-06" in half.read_text()

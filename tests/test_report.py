@@ -325,6 +325,26 @@ def test_what_ifs_of_this_plan_are_not_flagged(page):
     assert "does not record" not in sensitivity  # no note of what could not be checked: the file says
 
 
+def test_a_screened_breakeven_is_checked_on_its_own_grid_only(folder, tmp_path):
+    """Screened on years, searched on small's quarters, from the instance's own launch price ($300/kg): the
+    screen's solve at $300/kg costs the yearly grid's NPC, not this plan's, and is not taken for a plan of another
+    instance; the chart and the summary show both stages. A break-even run wholly on a screening grid (--grid)
+    is not compared with this plan's cost either."""
+    copy = _copy(folder, tmp_path)
+    price = "orbital.launch_vehicles.rocket.launch_price_usd_per_kg"
+    for extra in (["--screen", "year"], ["--grid", "year"]):
+        assert main(["breakeven", str(SMALL), "--out", str(copy), "--param", price, "--source", "orbital",
+                     "--between", "300", "20000", "--tolerance", "500", *extra]) == 0
+        table = pd.read_csv(copy / "breakeven.csv")
+        npc = json.loads((copy / "summary.json").read_text())["net_present_cost_usd"]
+        at_base = table.loc[table["value"] == 300, "npc_usd"]
+        assert not at_base.empty and abs(at_base.iloc[0] - npc) > 1e-3 * npc  # a yearly cost at the base value
+        sensitivity = _section(_report(copy), "sensitivity")
+        assert 'class="warning"' not in sensitivity
+        if extra[0] == "--screen":
+            assert "screened on years" in sensitivity and "searched on quarters" in sensitivity
+
+
 @pytest.mark.parametrize(("facts", "flag"), [
     ({"instance": "other"}, "computed on instance &#x27;other&#x27;, not on this plan&#x27;s &#x27;small&#x27;"),
     ({"instance": None}, "written without the name of its instance"),

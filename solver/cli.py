@@ -698,7 +698,7 @@ def tornado_command(args: argparse.Namespace) -> int:
 
 
 def breakeven_command(args: argparse.Namespace) -> int:
-    from solver.sensitivity import breakeven, check_month_in_horizon, check_source
+    from solver.sensitivity import breakeven, check_month_in_horizon, check_source, screening_instance
 
     path = args.param.strip()
     low, high = args.between
@@ -713,13 +713,9 @@ def breakeven_command(args: argparse.Namespace) -> int:
     screen = None  # the screening grid, as horizon.period in JSON
     if args.screen is not None:
         try:
-            screened = with_changes(instance, {"horizon.period": parse_grid(args.screen)})
+            screen = screening_instance(instance, parse_grid(args.screen)).model_dump(mode="json")["horizon"]["period"]
         except InstanceError as exc:
             raise InstanceError(f"dcopt breakeven: --screen {args.screen}: {exc}") from None
-        if grid_text(screened.horizon.period) == grid_text(instance.horizon.period):
-            raise InstanceError(f"dcopt breakeven: --screen {args.screen}: expected a grid other than the one "
-                                f"searched ({grid_text(instance.horizon.period)})")
-        screen = screened.model_dump(mode="json")["horizon"]["period"]
     logs = _log_options(args)
     try:
         finished, progress = _solve_reporters(0 if args.verbose else args.progress)
@@ -742,6 +738,8 @@ def breakeven_command(args: argparse.Namespace) -> int:
              "mip_gap": result.mip_gap, "method": result.method,
              "grid": instance.model_dump(mode="json")["horizon"]["period"],
              "screen_grid": screen, "screen_value": result.screen.value if result.screen else None,
+             "screen_noise_band": (result.screen.noise_band if result.screen and math.isfinite(
+                 result.screen.noise_band) else None),
              "searched": list(result.searched) if result.searched else None,
              "summary": result.summary()}
     write_atomic(out / "breakeven.json", json.dumps(facts, indent=2, default=str))

@@ -395,14 +395,14 @@ def plot_breakeven(evaluations: pd.DataFrame, stem: str | Path, *, parameter: st
     """The break-even search (breakeven.csv): the source's peak MW and the net present cost at each value tried.
 
     ``value`` (the break-even found) is marked with a vertical line. The solves of a screening grid (stage
-    ``screen``) are grey crosses: their costs are of another grid."""
+    ``screen``) are drawn as crosses of their peak MW only: their costs are of another grid."""
     stage = evaluations["stage"] if "stage" in evaluations else pd.Series("search", index=evaluations.index)
     screen = evaluations[stage == "screen"]
     table = evaluations[stage != "screen"].sort_values("value")
     fig = Figure(figsize=(9, 4.5), layout="constrained")
     ax = fig.subplots()
     if not screen.empty:
-        ax.plot(screen["value"], screen["peak_mw"], "x", color="#aaaaaa",
+        ax.plot(screen["value"], screen["peak_mw"], "x", color="#d08c2c",
                 label=f"screen on {screen['grid'].iloc[0]}" if "grid" in screen else "screen")
     ax.plot(table["value"], table["peak_mw"], color="#7a5aa8", linewidth=1.2)
     inside = table["in_plan"].astype(bool)

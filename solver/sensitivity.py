@@ -162,9 +162,9 @@ class Breakeven:
     by: str | None  # only MW online in periods starting by this month counts (None: the whole horizon)
     noise_band: float  # width of parameter values within which the MILP gap cannot tell the two plans apart
     mip_gap: float
+    grid: str  # the grid of the answer, in words
     evaluations: pd.DataFrame = field(repr=False)  # one row per solve, the screen's first (column "stage")
     method: str = "bisection"  # or "plan lines" (a parameter that moves costs linearly)
-    grid: str = "months"  # the grid of the answer, in words
     screen: Breakeven | None = None  # the search on a screening grid that gave the range searched
     searched: tuple[float, float] | None = None  # the range searched on this grid (None: the parameter's)
 
@@ -176,7 +176,7 @@ class Breakeven:
         own = int((self.evaluations["stage"] == "search").sum())
         lines = [f"{self.source} is in the plan{when} for {self.parameter} {side} {plain(self.value)} "
                  f"({how}; {own} MILP solves at gap {self.mip_gap:g} on {self.grid})"]
-        if self.screen is not None and self.searched is not None:
+        if self.screen is not None:
             lines.append(f"  screened on {self.screen.grid}: {plain(self.screen.value)} in "
                          f"{len(self.screen.evaluations)} solves; searched on {self.grid} over "
                          f"{plain(self.searched[0])} .. {plain(self.searched[1])}")
@@ -222,17 +222,17 @@ def breakeven(instance: Instance, parameter: Parameter, source: str, *, toleranc
         raise InstanceError(f"tolerance: expected a positive width in the parameter's unit (got {tolerance:g})")
     screen = None
     if screen_grid is not None:
-        coarse = with_changes(instance, {"horizon.period": screen_grid})
-        if grid_text(coarse.horizon.period) == grid_text(instance.horizon.period):
-            raise InstanceError(f"screen grid: expected a grid other than {grid_text(instance.horizon.period)}, "
-                                "the one searched (nothing to screen)")
+        try:
+            coarse = screening_instance(instance, screen_grid)
+        except InstanceError as exc:
+            raise InstanceError(f"screen_grid {screen_grid!r}: {exc}") from None
         screen_report = None if report is None else (lambda line: report(f"screen {line}"))
         try:
             screen = breakeven(coarse, parameter, source, tolerance=tolerance, by=by, fixed=fixed, mip_gap=mip_gap,
                                time_limit=time_limit, threads=threads, report=screen_report, progress=progress,
                                log=log, log_file=numbered_log(log_file, "screen"), method=method)
-        except ValueError as exc:
-            raise ValueError(f"on the screening grid ({grid_text(coarse.horizon.period)}): {exc}") from None
+        except (ValueError, RuntimeError) as exc:  # no crossing on that grid, or a solve not proven optimal
+            raise type(exc)(f"on the screening grid ({grid_text(coarse.horizon.period)}): {exc}") from None
     grid = grid_text(instance.horizon.period)
     planner: Planner | None = None
     evaluations: list[dict] = []
@@ -272,8 +272,8 @@ def breakeven(instance: Instance, parameter: Parameter, source: str, *, toleranc
     if at_low == at_high:
         where = ("in the plan" if at_low > 0 else "not in the plan") + (f" by {by}" if by else "")
         raise ValueError(f"{source} is {where} at both {parameter.label}={low:g} and {high:g}"
-                         + (f" on {grid}, though not on the screening grid" if screen else "")
-                         + ": no break-even between them")
+                         + (f" on {grid}" if screen else "") + ": no break-even between them"
+                         + (f" (on {screen.grid} it is at {plain(screen.value)})" if screen else ""))
     in_plan_below = bool(at_low > 0)
     searched = (low, high) if screen is not None else None
 
@@ -305,20 +305,34 @@ def breakeven(instance: Instance, parameter: Parameter, source: str, *, toleranc
                      grid=grid, screen=screen, searched=searched)
 
 
+def screening_instance(instance: Instance, period: str | list) -> Instance:
+    """``instance`` on the screening grid ``period`` (a ``horizon.period``); :class:`InstanceError` if the grid
+    does not fit the horizon or is the instance's own (nothing to screen)."""
+    coarse = with_changes(instance, {"horizon.period": period})
+    if grid_text(coarse.horizon.period) == grid_text(instance.horizon.period):
+        raise InstanceError(f"expected a grid other than the one searched ({grid_text(instance.horizon.period)})")
+    return coarse
+
+
 def _range_from_screen(in_plan: Callable[[float], float], screen: Breakeven, low: float,
                        high: float) -> tuple[float, float]:
-    """The range to search on the instance's own grid: the screen's crossing plus and minus its band (at least
-    the tolerance), within [low, high]. Where the indicator is the same at both its ends, the crossing lies beyond
-    one of them: the range becomes that end to the parameter's ``low`` or ``high`` (one more solve; the plan
-    lines, or the bisection, then search it as they would the whole range)."""
+    """The range to search on the instance's own grid: the screen's crossing plus and minus twice its band or
+    the tolerance, whichever is wider (the own grid's band, not known before its solves, may be the wider), within
+    [low, high]. Where the indicator is the same at both its ends, the crossing lies beyond one of them: the range
+    becomes that end to the parameter's ``low`` or ``high`` (one more solve; the plan lines, or the bisection,
+    then search it as they would the whole range). Past ``low`` or ``high`` there is nothing to search: the
+    range is returned as it is, for the caller to say so."""
     band = screen.noise_band if math.isfinite(screen.noise_band) else 0.0
-    width = max(band, screen.tolerance)
+    width = 2 * max(band, screen.tolerance)
     a, b = max(low, screen.value - width), min(high, screen.value + width)
     if (flag := in_plan(a)) != in_plan(b):
         return a, b
-    if (flag > 0) == screen.in_plan_below:  # in the plan at both ends, as below the crossing: it is above them
+    above = (flag > 0) == screen.in_plan_below  # in the plan at both ends, as below the crossing: it is above them
+    if above and b < high:
         return b, high
-    return low, a
+    if not above and low < a:
+        return low, a
+    return a, b
 
 
 MAX_LINE_STEPS = 30  # plans on the envelope between the two ends; more means the costs are not what they seem

@@ -117,45 +117,54 @@ def test_a_screened_breakeven_is_searched_on_the_instance_grid_beyond_a_biased_s
     """A 4-month minimum term from January: on months the block costs 400 x p against $2,000M unmet, so the
     break-even is p = $5M. On quarters the term ends with the quarter holding its last month (April, Q2): it
     binds for 6 months, 600 x p, and the screen's crossing is $3,333,333. The monthly search starts at that
-    crossing plus and minus the tolerance ($90,000, 1% of the range, wider than the screen's band of
-    2 x 1e-4 x $2,000M / $600 = $667): the block is in the plan at both $3,243,333 and $3,423,333, so the crossing
-    is above, and the search goes on over $3,423,333 .. $10M: one solve at $10M, one where the two plans' lines
+    crossing plus and minus twice the tolerance ($90,000, 1% of the range, wider than the screen's band of
+    2 x 1e-4 x $2,000M / $600 = $667): the block is in the plan at both $3,153,333 and $3,513,333, so the crossing
+    is above, and the search goes on over $3,513,333 .. $10M: one solve at $10M, one where the two plans' lines
     cross (400 p = $2,000M). The answer is the monthly one: 3 quarterly solves, then 4 monthly."""
     inst = make_instance(demand=training({"2026-01": 100_000, "2026-03": 0}),
                          hyperscaler_contracts=contract(min_term_months=4))
     result = breakeven(inst, Parameter(path=PRICE, low=1e6, high=1e7), "cloud", screen_grid="quarter")
     assert result.screen.value == pytest.approx(2e9 / 600, rel=1e-9) and result.screen.grid == "quarters"
     assert result.value == pytest.approx(5e6, rel=1e-9) and result.grid == "months" and result.in_plan_below
-    assert result.searched == pytest.approx((2e9 / 600 + 9e4, 1e7))
+    assert result.searched == pytest.approx((2e9 / 600 + 1.8e5, 1e7))
     table = result.evaluations
     assert list(table["stage"]) == ["screen"] * 3 + ["search"] * 4
     assert list(table["grid"]) == ["quarters"] * 3 + ["months"] * 4
     assert sorted(table.loc[table["stage"] == "search", "value"]) == pytest.approx(
-        [2e9 / 600 - 9e4, 2e9 / 600 + 9e4, 5e6, 1e7])
+        [2e9 / 600 - 1.8e5, 2e9 / 600 + 1.8e5, 5e6, 1e7])
     summary = result.summary()
     assert "4 MILP solves at gap 0.0001 on months" in summary and "screened on quarters: 3,333,333 in 3 solves" \
         in summary
-    with pytest.raises(ValueError, match="in the plan at both .* on months, though not on the screening grid"):
+    # Below $4.5M the block is always in the monthly plan. Tolerance $35,000: the range from the screen, from
+    # $3,333,333 + $70,000 on, ends at $4.5M with no crossing.
+    with pytest.raises(ValueError, match=r"in the plan at both .*=3\.40333e\+06 and 4\.5e\+06 on months: no "
+                                         r"break-even between them \(on quarters it is at 3,333,333\)"):
         breakeven(inst, Parameter(path=PRICE, low=1e6, high=4.5e6), "cloud", screen_grid="quarter")
+    # Up to $3.35M, tolerance $23,500: the range $3,286,333 .. $3,350,000 reaches the end already.
+    with pytest.raises(ValueError, match=r"in the plan at both .*=3\.28633e\+06 and 3\.35e\+06 on months"):
+        breakeven(inst, Parameter(path=PRICE, low=1e6, high=3.35e6), "cloud", screen_grid="quarter")
     with pytest.raises(ValueError, match=r"on the screening grid \(quarters\): cloud is not in the plan at both"):
         breakeven(inst, Parameter(path=PRICE, low=4e6, high=1e7), "cloud", screen_grid="quarter")
-    with pytest.raises(InstanceError, match="expected a grid other than months"):
+    with pytest.raises(InstanceError, match=r"screen_grid 'month': expected a grid other than the one searched "
+                                            r"\(months\)"):
         breakeven(inst, Parameter(path=PRICE, low=1e6, high=1e7), "cloud", screen_grid="month")
+    with pytest.raises(InstanceError, match=r"screen_grid 'fortnight': "):
+        breakeven(inst, Parameter(path=PRICE, low=1e6, high=1e7), "cloud", screen_grid="fortnight")
 
 
-@pytest.mark.parametrize("method", ["auto", "bisection"])
-def test_a_screen_that_holds_the_breakeven_narrows_the_search(method):
+@pytest.mark.parametrize(("method", "solves"), [("auto", 3), ("bisection", 4)])
+def test_a_screen_that_holds_the_breakeven_narrows_the_search(method, solves):
     """A 6-month term is 2 whole quarters: both grids cross at $3,333,333 (600 p = $2,000M). The monthly search
-    is only over the screen's crossing plus and minus the $10,000 tolerance: in the plan at its low end, not at
-    its high end; the plan lines then need one solve where they cross, a bisection one halving of the $20,000 to
-    the tolerance (against 2 + 10 solves from $1M and $10M)."""
+    is only over the screen's crossing plus and minus twice the $10,000 tolerance: in the plan at its low end, not
+    at its high end. The plan lines then need one solve where they cross; a bisection halves the $40,000 twice to
+    reach the tolerance (from $1M and $10M it takes 2 + 10 solves)."""
     inst = make_instance(demand=training({"2026-01": 100_000, "2026-03": 0}),
                          hyperscaler_contracts=contract(min_term_months=6))
     result = breakeven(inst, Parameter(path=PRICE, low=1e6, high=1e7), "cloud", tolerance=1e4,
                        screen_grid="quarter", method=method)
     assert result.value == pytest.approx(2e9 / 600, rel=1e-9)
-    assert result.searched == pytest.approx((2e9 / 600 - 1e4, 2e9 / 600 + 1e4))
-    assert (result.evaluations["stage"] == "search").sum() == 3
+    assert result.searched == pytest.approx((2e9 / 600 - 2e4, 2e9 / 600 + 2e4))
+    assert (result.evaluations["stage"] == "search").sum() == solves
 
 
 def test_breakeven_of_a_parameter_that_moves_a_limit_is_bisected():

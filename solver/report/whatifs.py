@@ -163,7 +163,8 @@ class WhatIfBuilder(Builder):
     def _breakeven_check(self, table: pd.DataFrame, facts: dict) -> str | None:
         """Why the break-even is not of this plan, or None: breakeven.json names the instance, the source must be
         in the plan, the parameter in the instance, and an evaluation at the instance's own value (without --set
-        changes) must cost what the plan costs."""
+        changes) must cost what the plan costs. Only solves on this plan's grid are compared: not a screen's
+        (stage ``screen``), nor any of a break-even run on a screening grid (--grid)."""
         source, parameter, instance = facts.get("source"), facts.get("parameter"), facts.get("instance")
         if instance is None:
             return "written without the name of its instance (by an older dcopt): it may be of another instance"

@@ -53,7 +53,8 @@ CHANGE_SHARE = 0.01  # a source "changes" when its MW-months move by more than 1
 
 @dataclass
 class Tornado:
-    """One row per parameter, sorted by swing; ``base_usd`` is the net present cost with no parameter moved."""
+    """One row per parameter, sorted by swing (its column ``grid``: the grid of every solve, in words);
+    ``base_usd`` is the net present cost with no parameter moved."""
 
     base_usd: float
     table: pd.DataFrame
@@ -104,7 +105,8 @@ def tornado(instance: Instance, parameters: list[Parameter], *, fixed: dict[str,
     base_sources = _sources(planner, base)
     rows = []
     for parameter in parameters:
-        row: dict[str, Any] = {"parameter": parameter.label, "low": parameter.low, "high": parameter.high}
+        row: dict[str, Any] = {"parameter": parameter.label, "low": parameter.low, "high": parameter.high,
+                               "grid": grid_text(instance.horizon.period)}
         for end in ("low", "high"):
             planner.update(cases[parameter, end])
             k = 2 + 2 * len(rows) + (end == "high")

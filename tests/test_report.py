@@ -325,6 +325,23 @@ def test_what_ifs_of_this_plan_are_not_flagged(page):
     assert "does not record" not in sensitivity  # no note of what could not be checked: the file says
 
 
+def test_a_tornado_on_a_screening_grid_is_not_compared_with_the_plan(folder, tmp_path):
+    """small solved on quarters, its tornado on years (--grid year): the yearly base costs more than 0.1% more
+    than the plan, which is the grid's doing, not another plan's; the report says which grid it was on."""
+    copy = _copy(folder, tmp_path)
+    assert main(["tornado", str(SMALL), "--out", str(copy), "--grid", "year",
+                 "--param", "orbital.launch_vehicles.rocket.launch_price_usd_per_kg=100:1000"]) == 0
+    table = pd.read_csv(copy / "tornado.csv")
+    base = float((table["npc_low_usd"] - table["delta_low_usd"]).iloc[0])
+    npc = json.loads((copy / "summary.json").read_text())["net_present_cost_usd"]
+    assert list(table["grid"]) == ["years"] and abs(base - npc) > 1e-3 * npc
+    sensitivity = _section(_report(copy), "sensitivity")
+    assert 'class="warning"' not in sensitivity
+    assert "Solved on a screening grid (years), not on this plan's (quarters)" in sensitivity
+    table.assign(grid="quarters").to_csv(copy / "tornado.csv", index=False)  # the same costs said to be quarters'
+    assert "This tornado was computed on another plan or instance" in _section(_report(copy), "sensitivity")
+
+
 def test_a_screened_breakeven_is_checked_on_its_own_grid_only(folder, tmp_path):
     """Screened on years, searched on small's quarters, from the instance's own launch price ($300/kg): the
     screen's solve at $300/kg costs the yearly grid's NPC, not this plan's, and is not taken for a plan of another

@@ -115,11 +115,17 @@ class WhatIfBuilder(Builder):
         table = self.read(path)
         base = float((table["npc_low_usd"] - table["delta_low_usd"]).dropna().iloc[0])
         absent = self._missing_paths(table["parameter"])
+        # A tornado on a screening grid (--grid) has that grid's costs: not comparable with this plan's.
+        own, grid = self._grid_of(), str(table["grid"].iloc[0]) if "grid" in table else None
+        screening = grid if grid and own and grid != own else None
         why = (f"computed on another instance: {', '.join(absent)} not in this instance" if absent
-               else self._cost_mismatch(base))
+               else None if screening else self._cost_mismatch(base))
         if why and _outside(self.dir, path):
             return f"<h3>Tornado: one parameter at a time</h3>{_flag(f'Not shown: {path} was {why}.')}"
         flag = _flag(f"This tornado was {why}.") if why else ""
+        if screening:
+            flag += (f'<p class="note">Solved on a screening grid ({_e(screening)}), not on this plan\'s '
+                     f'({_e(own)}): its base cost is {_e(format_usd(base))}.</p>')
         chart = self.chart(plots.plot_tornado, "tornado", "Tornado of the net present cost", table)
         shown = table[["parameter", "low", "high", "delta_low_usd", "delta_high_usd", "swing_usd"]].copy()
         for column in ("delta_low_usd", "delta_high_usd", "swing_usd"):

@@ -21,9 +21,9 @@ known to be solver noise.
 
 With a screening grid (``screen_grid``, a coarser time resolution) the break-even is first found on that grid,
 solves that take seconds; the search on the instance's own grid then starts from the screen's crossing plus and
-minus its band (at least the tolerance). Where the indicator is the same at both ends of that range (a coarse
-grid's crossing is biased, by an amount not known before), the search goes on from the end nearer the crossing
-to the end of the parameter's range.
+minus twice its band or the tolerance, whichever is wider. Where the indicator is the same at both ends of that
+range (a coarse grid's crossing is biased, by an amount not known before), the search goes on from the end
+nearer the crossing to the end of the parameter's range.
 """
 
 from __future__ import annotations

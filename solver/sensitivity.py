@@ -104,9 +104,10 @@ def tornado(instance: Instance, parameters: list[Parameter], *, fixed: dict[str,
         report(f"solve 1 of {total}, the base case: {result_words(base)}")
     base_sources = _sources(planner, base)
     rows = []
+    grid = grid_text(instance.horizon.period)
     for parameter in parameters:
         row: dict[str, Any] = {"parameter": parameter.label, "low": parameter.low, "high": parameter.high,
-                               "grid": grid_text(instance.horizon.period)}
+                               "grid": grid}
         for end in ("low", "high"):
             planner.update(cases[parameter, end])
             k = 2 + 2 * len(rows) + (end == "high")

@@ -8,7 +8,6 @@ import math
 import numbers
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 from pydantic import ValidationError
@@ -181,25 +180,23 @@ class WhatIfBuilder(Builder):
             return f"computed on another instance: it is of source {source!r}, not in this plan"
         if parameter and self._missing_paths([parameter]):
             return f"computed on another instance: {parameter} is not in this instance"
-        if "grid" in facts and self._grid_of(facts["grid"]) != self._grid_of():
-            return None  # a screening grid's costs are not this plan's (the summary names the grid)
         if "stage" in table:  # the screen's solves are on another grid
             table = table[table["stage"] == "search"]
+        own = self._grid_of()
+        if "grid" in table and own and not table.empty and table["grid"].iloc[0] != own:
+            return None  # a screening grid's costs are not this plan's (the summary names the grid)
         value = self._base_value(parameter) if parameter else None
         at_base = table[[value is not None and math.isclose(v, value, rel_tol=1e-9) for v in table["value"]]]
         if at_base.empty or facts.get("set"):
             return None
         return self._cost_mismatch(float(at_base["npc_usd"].iloc[0]))
 
-    def _grid_of(self, period: Any = None) -> str | None:
-        """This plan's grid in words, or the grid ``period`` (a ``horizon.period``) on its horizon; None if the
-        instance is not here or the period does not fit it."""
+    def _grid_of(self) -> str | None:
+        """This plan's grid in words; None if its instance is not here."""
         if self.instance_data is None:
             return None
-        horizon = self.instance_data.get("horizon", {})
         try:
-            return grid_text(Horizon.model_validate(horizon if period is None else {**horizon, "period": period})
-                             .period)
+            return grid_text(Horizon.model_validate(self.instance_data.get("horizon", {})).period)
         except ValidationError:
             return None
 
